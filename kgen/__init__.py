@@ -1,0 +1,22 @@
+"""kgen: GANs, VAEs and style transfer as Keras 3 models.
+
+Everything trains with `model.fit` on the TensorFlow, JAX and PyTorch backends
+and exports as a SavedModel.
+
+```python
+import kgen
+
+train = kgen.data.load("glyphs", batch_size=128)  # offline, embedded digits
+gan = kgen.DCGAN(image_shape=(28, 28, 1), latent_dim=100)
+gan.compile()
+gan.fit(train, epochs=5, callbacks=[kgen.callbacks.SampleGrid("samples/")])
+images = gan.generate(64, seed=0)
+```
+"""
+
+from kgen import callbacks, data, losses, networks
+from kgen.models import DCGAN, GAN
+
+__version__ = "0.1.0"
+
+__all__ = ["DCGAN", "GAN", "callbacks", "data", "losses", "networks"]

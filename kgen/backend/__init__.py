@@ -1,0 +1,40 @@
+"""The only backend-specific code in kgen: gradients and the train-step adapter.
+
+Every model writes its training step once, in `keras.ops`, as a stateful function
+`model.stateful_train_step(data)`. Each backend module provides three things:
+
+- `train_step(model, *args)`: what Keras' trainer calls. TensorFlow and PyTorch
+  pass `(data)`; JAX passes `(state, data)` and expects the new state back.
+- `value_and_grad(loss_fn, variables)`: runs `loss_fn() -> (loss, aux)` and
+  returns `(loss, aux, grads)` with the gradients of `loss` for `variables`.
+- `input_gradient(fn, inputs)`: the gradient of `sum(fn(inputs))` with respect to
+  `inputs`, itself differentiable (for gradient penalties).
+"""
+
+import importlib
+
+import keras
+
+_MODULES = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}
+
+
+def _backend_module():
+    name = keras.backend.backend()
+    if name not in _MODULES:
+        raise ValueError(
+            f"kgen supports the tensorflow, jax and torch backends; "
+            f"KERAS_BACKEND is {name!r}."
+        )
+    return importlib.import_module(f"kgen.backend.{_MODULES[name]}")
+
+
+def train_step(model, *args):
+    return _backend_module().train_step(model, *args)
+
+
+def value_and_grad(loss_fn, variables):
+    return _backend_module().value_and_grad(loss_fn, variables)
+
+
+def input_gradient(fn, inputs):
+    return _backend_module().input_gradient(fn, inputs)

@@ -1,0 +1,80 @@
+"""JAX gradients for kgen's custom training steps.
+
+Keras' JAX trainer is stateless: it hands `train_step` the values of every
+variable and wants the new values back. kgen's training steps are written in the
+stateful style (read variables, `optimizer.apply`, `metric.update_state`), so this
+module runs them inside a `keras.StatelessScope` that maps every variable to its
+traced value and collects what was assigned. Gradients nest a second scope in
+which the differentiated variables take `jax.grad`'s tracers.
+"""
+
+import jax
+import keras
+from keras.src.backend.common.stateless_scope import get_stateless_scope
+
+
+def _state_variables(model):
+    return (
+        model.trainable_variables,
+        model.non_trainable_variables,
+        model.optimizer.variables,
+        model.metrics_variables,
+    )
+
+
+def train_step(model, state, data):
+    groups = _state_variables(model)
+    mapping = [
+        (variable, value)
+        for variables, values in zip(groups, state)
+        for variable, value in zip(variables, values)
+    ]
+    with keras.StatelessScope(state_mapping=mapping) as scope:
+        logs = model.stateful_train_step(data)
+    new_state = tuple(
+        [scope.get_current_value(variable) for variable in variables]
+        for variables in groups
+    )
+    return logs, new_state
+
+
+def value_and_grad(loss_fn, variables):
+    outer = get_stateless_scope()
+    if outer is None:
+        raise RuntimeError(
+            "kgen's JAX gradients run inside a training step; call fit() or "
+            "train_on_batch() instead of calling the step directly."
+        )
+    outer_mapping = dict(outer.state_mapping)
+
+    def pure_loss(values):
+        inner = keras.StatelessScope()
+        # Variables that are not differentiated keep their current traced value.
+        inner.state_mapping = dict(outer_mapping)
+        inner.state_mapping.update(
+            {id(variable): value for variable, value in zip(variables, values)}
+        )
+        with inner:
+            loss, aux = loss_fn()
+        # Assignments made inside (batch-norm statistics, seed states) must leave
+        # the gradient trace and land in the outer scope.
+        updates = {
+            key: value
+            for key, value in inner.state_mapping.items()
+            if outer_mapping.get(key) is not value
+        }
+        for variable, value in zip(variables, values):
+            if updates.get(id(variable)) is value:
+                del updates[id(variable)]
+        return loss, (aux, updates)
+
+    values = [outer_mapping[id(variable)] for variable in variables]
+    (loss, (aux, updates)), grads = jax.value_and_grad(pure_loss, has_aux=True)(
+        values
+    )
+    outer.state_mapping.update(updates)
+    return loss, aux, grads
+
+
+def input_gradient(fn, inputs):
+    return jax.grad(lambda x: fn(x).sum())(inputs)

@@ -1,0 +1,23 @@
+"""TensorFlow gradients for kgen's custom training steps."""
+
+import tensorflow as tf
+
+
+def train_step(model, data):
+    return model.stateful_train_step(data)
+
+
+def value_and_grad(loss_fn, variables):
+    with tf.GradientTape() as tape:
+        loss, aux = loss_fn()
+    grads = tape.gradient(loss, variables)
+    # A variable the loss does not touch gets None; optimizers want tensors.
+    grads = [tf.zeros_like(v) if g is None else g for g, v in zip(grads, variables)]
+    return loss, aux, grads
+
+
+def input_gradient(fn, inputs):
+    with tf.GradientTape() as tape:
+        tape.watch(inputs)
+        outputs = fn(inputs)
+    return tape.gradient(tf.reduce_sum(outputs), inputs)

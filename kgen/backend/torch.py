@@ -1,0 +1,23 @@
+"""PyTorch gradients for kgen's custom training steps."""
+
+import torch
+
+
+def train_step(model, data):
+    return model.stateful_train_step(data)
+
+
+def value_and_grad(loss_fn, variables):
+    loss, aux = loss_fn()
+    values = [v.value for v in variables]
+    grads = torch.autograd.grad(loss, values, allow_unused=True)
+    # A variable the loss does not touch gets None; optimizers want tensors.
+    grads = [torch.zeros_like(v) if g is None else g for g, v in zip(grads, values)]
+    return loss.detach(), aux, grads
+
+
+def input_gradient(fn, inputs):
+    inputs = inputs.detach().requires_grad_(True)
+    outputs = fn(inputs)
+    (grad,) = torch.autograd.grad(outputs.sum(), inputs, create_graph=True)
+    return grad

@@ -1,0 +1,164 @@
+"""Adversarial losses for kgen's GANs.
+
+Each loss turns discriminator logits into the discriminator's and the
+generator's objectives. A loss with `gradient_penalty_weight > 0` asks the model
+to add the WGAN-GP penalty on interpolates between real and fake images.
+
+Example:
+
+```python
+loss = kgen.losses.get("hinge")
+d_loss = loss.discriminator_loss(real_logits, fake_logits)
+g_loss = loss.generator_loss(fake_logits)
+```
+"""
+
+import keras
+from keras import ops
+
+
+class GANLoss:
+    """Base class: subclasses define `discriminator_loss` and `generator_loss`."""
+
+    gradient_penalty_weight = 0.0
+
+    def discriminator_loss(self, real_logits, fake_logits):
+        raise NotImplementedError
+
+    def generator_loss(self, fake_logits):
+        raise NotImplementedError
+
+    def get_config(self) -> dict:
+        return {}
+
+    @classmethod
+    def from_config(cls, config: dict):
+        return cls(**config)
+
+    def __eq__(self, other):
+        return type(self) is type(other) and self.get_config() == other.get_config()
+
+
+
+@keras.saving.register_keras_serializable(package="kgen")
+class NonSaturatingLoss(GANLoss):
+    """The standard GAN loss with the non-saturating generator objective.
+
+    D minimises `-log D(x) - log(1 - D(G(z)))`; G minimises `-log D(G(z))`
+    (Goodfellow et al. 2014), written on logits for numerical stability.
+    """
+
+    def discriminator_loss(self, real_logits, fake_logits):
+        return ops.mean(ops.softplus(-real_logits)) + ops.mean(ops.softplus(fake_logits))
+
+    def generator_loss(self, fake_logits):
+        return ops.mean(ops.softplus(-fake_logits))
+
+
+@keras.saving.register_keras_serializable(package="kgen")
+class MinimaxLoss(NonSaturatingLoss):
+    """The original minimax objective: G maximises `log(1 - D(G(z)))`'s negative.
+
+    Saturates early in training; kept for completeness and comparison.
+    """
+
+    def generator_loss(self, fake_logits):
+        return -ops.mean(ops.softplus(fake_logits))
+
+
+@keras.saving.register_keras_serializable(package="kgen")
+class HingeLoss(GANLoss):
+    """Hinge loss (Lim & Ye 2017; used by SN-GAN and BigGAN)."""
+
+    def discriminator_loss(self, real_logits, fake_logits):
+        return ops.mean(ops.relu(1.0 - real_logits)) + ops.mean(
+            ops.relu(1.0 + fake_logits)
+        )
+
+    def generator_loss(self, fake_logits):
+        return -ops.mean(fake_logits)
+
+
+@keras.saving.register_keras_serializable(package="kgen")
+class LeastSquaresLoss(GANLoss):
+    """Least-squares GAN loss (Mao et al. 2017) with targets 1 (real) and 0 (fake)."""
+
+    def discriminator_loss(self, real_logits, fake_logits):
+        return 0.5 * (
+            ops.mean(ops.square(real_logits - 1.0)) + ops.mean(ops.square(fake_logits))
+        )
+
+    def generator_loss(self, fake_logits):
+        return 0.5 * ops.mean(ops.square(fake_logits - 1.0))
+
+
+@keras.saving.register_keras_serializable(package="kgen")
+class WassersteinLoss(GANLoss):
+    """Wasserstein loss with gradient penalty (WGAN-GP, Gulrajani et al. 2017).
+
+    Args:
+        gradient_penalty_weight: weight of `(||grad D(x_hat)|| - 1)^2` on random
+            interpolates between real and fake images. 10 in the paper.
+    """
+
+    def __init__(self, gradient_penalty_weight: float = 10.0):
+        if gradient_penalty_weight < 0:
+            raise ValueError(
+                "gradient_penalty_weight must be >= 0, "
+                f"got {gradient_penalty_weight}"
+            )
+        self.gradient_penalty_weight = float(gradient_penalty_weight)
+
+    def discriminator_loss(self, real_logits, fake_logits):
+        return ops.mean(fake_logits) - ops.mean(real_logits)
+
+    def generator_loss(self, fake_logits):
+        return -ops.mean(fake_logits)
+
+    def get_config(self) -> dict:
+        return {"gradient_penalty_weight": self.gradient_penalty_weight}
+
+
+_BY_NAME = {
+    "non_saturating": NonSaturatingLoss,
+    "minimax": MinimaxLoss,
+    "hinge": HingeLoss,
+    "least_squares": LeastSquaresLoss,
+    "wasserstein": WassersteinLoss,
+}
+
+
+def get(identifier) -> GANLoss:
+    """Returns a `GANLoss` from a name (`"hinge"`, ...), a config or an instance."""
+    if isinstance(identifier, GANLoss):
+        return identifier
+    if isinstance(identifier, str):
+        if identifier not in _BY_NAME:
+            raise ValueError(
+                f"Unknown GAN loss {identifier!r}; known losses: "
+                f"{', '.join(sorted(_BY_NAME))}."
+            )
+        return _BY_NAME[identifier]()
+    if isinstance(identifier, dict):
+        return keras.saving.deserialize_keras_object(identifier)
+    raise ValueError(
+        f"Expected a GAN loss name, config or instance, got {identifier!r}."
+    )
+
+
+def gradient_penalty(critic, real_images, fake_images, seed):
+    """The WGAN-GP penalty `E[(||grad critic(x_hat)||_2 - 1)^2]`.
+
+    `x_hat` are random interpolates between real and fake images, drawn with
+    `seed` (a `keras.random.SeedGenerator`).
+    """
+    from kgen import backend
+
+    batch_size = ops.shape(real_images)[0]
+    alpha = keras.random.uniform((batch_size, 1, 1, 1), seed=seed)
+    interpolates = real_images + alpha * (fake_images - real_images)
+    grads = backend.input_gradient(
+        lambda x: critic(x, training=True), interpolates
+    )
+    norms = ops.sqrt(ops.sum(ops.square(grads), axis=(1, 2, 3)) + 1e-12)
+    return ops.mean(ops.square(norms - 1.0))

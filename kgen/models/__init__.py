@@ -1,0 +1,6 @@
+"""Generative algorithms: subclassed `keras.Model`s with their own `train_step`."""
+
+from kgen.models.dcgan import DCGAN
+from kgen.models.gan import GAN
+
+__all__ = ["DCGAN", "GAN"]

@@ -1,0 +1,66 @@
+"""`DCGAN`: a `GAN` whose convolutional networks are built from hyperparameters."""
+
+import keras
+
+from kgen.models.gan import GAN
+from kgen.networks.dcgan import dcgan_discriminator, dcgan_generator
+
+
+@keras.saving.register_keras_serializable(package="kgen")
+class DCGAN(GAN):
+    """Deep convolutional GAN (Radford et al. 2016), trained like `kgen.GAN`.
+
+    Args:
+        image_shape: `(height, width, channels)`, e.g. `(28, 28, 1)`,
+            `(32, 32, 3)` or `(64, 64, 3)`.
+        latent_dim: size of the latent vectors.
+        base_filters: filters of the widest-resolution convolution; the others
+            double towards the seed.
+        normalization: discriminator normalisation, `"batch"`, `"layer"` (use
+            with the Wasserstein loss) or `"none"`.
+        seed: seed of the noise drawn during training.
+
+    Example:
+
+    ```python
+    gan = kgen.DCGAN(image_shape=(28, 28, 1), latent_dim=100)
+    gan.compile()
+    gan.fit(kgen.data.load("glyphs", batch_size=128), epochs=5)
+    images = gan.generate(64, seed=0)
+    ```
+    """
+
+    def __init__(
+        self,
+        image_shape: tuple = (28, 28, 1),
+        latent_dim: int = 100,
+        base_filters: int = 64,
+        normalization: str = "batch",
+        seed: int | None = None,
+        **kwargs,
+    ):
+        super().__init__(
+            generator=dcgan_generator(latent_dim, image_shape, base_filters),
+            discriminator=dcgan_discriminator(
+                image_shape, base_filters, normalization=normalization
+            ),
+            latent_dim=latent_dim,
+            seed=seed,
+            **kwargs,
+        )
+        self.base_filters = base_filters
+        self.normalization = normalization
+
+    def get_config(self):
+        config = super().get_config()
+        del config["generator"], config["discriminator"]
+        config.update(
+            image_shape=self.image_shape,
+            base_filters=self.base_filters,
+            normalization=self.normalization,
+        )
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)

@@ -1,0 +1,307 @@
+"""`GAN`: a generator and a discriminator trained adversarially with `fit`."""
+
+import keras
+from keras import ops
+
+from kgen import backend, losses
+from kgen.export import export_saved_model
+from kgen.models.generative import latent_vectors, predict_in_batches
+from kgen.networks.validation import check_positive
+
+
+def default_optimizer():
+    """Adam(2e-4, beta_1=0.5), the DCGAN paper's setting, used for D and G."""
+    return keras.optimizers.Adam(learning_rate=2e-4, beta_1=0.5)
+
+
+@keras.saving.register_keras_serializable(package="kgen")
+class GAN(keras.Model):
+    """A generative adversarial network with its own `train_step`.
+
+    Each training step draws fresh noise, updates the discriminator
+    `discriminator_steps` times on the batch of real images against generated
+    ones, then updates the generator once. The two networks have their own
+    optimizers (wrapped in a `keras.optimizers.MultiOptimizer` so that every
+    backend saves, restores and traces both). Calling the model runs the
+    generator, so `predict` and `export` map latent vectors to images.
+
+    Args:
+        generator: a `keras.Model` mapping `(batch, latent_dim)` to images in
+            [-1, 1].
+        discriminator: a `keras.Model` mapping images to one logit each.
+        latent_dim: size of the latent vectors; taken from the generator's input
+            when omitted.
+        seed: seed of the noise drawn during training.
+
+    Example:
+
+    ```python
+    gan = kgen.GAN(
+        kgen.networks.mlp_generator(latent_dim=100),
+        kgen.networks.mlp_discriminator(),
+    )
+    gan.compile()  # Adam(2e-4, beta_1=0.5) for both, non-saturating loss
+    gan.fit(kgen.data.load("glyphs", batch_size=128), epochs=5)
+    images = gan.generate(16, seed=0)  # (16, 28, 28, 1) float32 in [-1, 1]
+    ```
+    """
+
+    def __init__(
+        self,
+        generator: keras.Model,
+        discriminator: keras.Model,
+        latent_dim: int | None = None,
+        seed: int | None = None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        for role, network in (("generator", generator), ("discriminator", discriminator)):
+            if not isinstance(network, keras.Model):
+                raise ValueError(f"{role} must be a keras.Model, got {network!r}")
+        generator_latent_dim = generator.inputs[0].shape[-1]
+        if latent_dim is None:
+            latent_dim = generator_latent_dim
+        check_positive("latent_dim", latent_dim)
+        if generator_latent_dim != latent_dim:
+            raise ValueError(
+                f"latent_dim={latent_dim} but the generator takes inputs of size "
+                f"{generator_latent_dim}"
+            )
+        image_shape = tuple(generator.outputs[0].shape[1:])
+        if tuple(discriminator.inputs[0].shape[1:]) != image_shape:
+            raise ValueError(
+                f"The generator makes images of shape {image_shape} but the "
+                f"discriminator takes {tuple(discriminator.inputs[0].shape[1:])}"
+            )
+        self.generator = generator
+        self.discriminator = discriminator
+        self.latent_dim = latent_dim
+        self.seed = seed
+        self.image_shape = image_shape
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
+        self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
+        self.d_real_accuracy_tracker = keras.metrics.Mean(name="d_real_accuracy")
+        self.d_fake_accuracy_tracker = keras.metrics.Mean(name="d_fake_accuracy")
+        self.built = True
+
+    def call(self, z, training=False):
+        return self.generator(z, training=training)
+
+    def compile(
+        self,
+        d_optimizer: keras.optimizers.Optimizer | None = None,
+        g_optimizer: keras.optimizers.Optimizer | None = None,
+        loss="non_saturating",
+        discriminator_steps: int = 1,
+        **kwargs,
+    ):
+        """Configures training.
+
+        Args:
+            d_optimizer, g_optimizer: optimizers of the discriminator and the
+                generator; default `Adam(2e-4, beta_1=0.5)` each. Pass two
+                different instances (e.g. different learning rates for TTUR).
+            loss: a `kgen.losses` name (`"non_saturating"`, `"minimax"`,
+                `"hinge"`, `"least_squares"`, `"wasserstein"`) or instance.
+            discriminator_steps: discriminator updates per generator update
+                (5 is usual with `"wasserstein"`); each uses fresh noise and
+                the same batch of real images.
+            **kwargs: passed to `keras.Model.compile` (`jit_compile`,
+                `steps_per_execution`, `run_eagerly`).
+        """
+        d_optimizer = keras.optimizers.get(d_optimizer or default_optimizer())
+        g_optimizer = keras.optimizers.get(g_optimizer or default_optimizer())
+        if d_optimizer is g_optimizer:
+            raise ValueError(
+                "d_optimizer and g_optimizer must be two optimizer instances; "
+                "one instance would mix the two networks' moment estimates"
+            )
+        check_positive("discriminator_steps", discriminator_steps)
+        for key in ("optimizer", "loss", "metrics"):
+            if key in kwargs:
+                raise ValueError(
+                    f"GAN.compile() takes d_optimizer, g_optimizer and loss, "
+                    f"not {key}="
+                )
+        self.adversarial_loss = losses.get(loss)
+        self.d_optimizer = d_optimizer
+        self.g_optimizer = g_optimizer
+        self.discriminator_steps = discriminator_steps
+        discriminator_ids = {id(v) for v in self.discriminator.trainable_variables}
+        optimizer = keras.optimizers.MultiOptimizer(
+            lambda variable: (
+                d_optimizer if id(variable) in discriminator_ids else g_optimizer
+            )
+        )
+        super().compile(optimizer=optimizer, **kwargs)
+        # Built now so that loading a checkpoint (`.keras`, BackupAndRestore)
+        # finds both optimizers' slots before the first step.
+        optimizer.build(self.trainable_variables)
+        self._gan_compile_config = {
+            "d_optimizer": d_optimizer,
+            "g_optimizer": g_optimizer,
+            "loss": self.adversarial_loss,
+            "discriminator_steps": discriminator_steps,
+            **kwargs,
+        }
+
+    def get_compile_config(self):
+        if not self.compiled:
+            return {}
+        return {
+            key: keras.saving.serialize_keras_object(value)
+            for key, value in self._gan_compile_config.items()
+        }
+
+    def compile_from_config(self, config):
+        self.compile(
+            **{
+                key: keras.saving.deserialize_keras_object(value)
+                for key, value in config.items()
+            }
+        )
+
+    @property
+    def metrics(self):
+        return [
+            self.d_loss_tracker,
+            self.g_loss_tracker,
+            self.d_real_accuracy_tracker,
+            self.d_fake_accuracy_tracker,
+        ]
+
+    def train_step(self, *args):
+        # Keras calls train_step(data) on TensorFlow/PyTorch and
+        # train_step(state, data) on JAX; kgen.backend adapts both.
+        return backend.train_step(self, *args)
+
+    def stateful_train_step(self, data):
+        real_images = self._real_images(data)
+        batch_size = ops.shape(real_images)[0]
+        for _ in range(self.discriminator_steps):
+            d_loss, real_logits, fake_logits = self._discriminator_step(
+                real_images, batch_size
+            )
+        g_loss = self._generator_step(batch_size)
+        self.optimizer.iterations.assign_add(1)
+        self.d_loss_tracker.update_state(d_loss)
+        self.g_loss_tracker.update_state(g_loss)
+        self.d_real_accuracy_tracker.update_state(
+            ops.mean(ops.cast(real_logits > 0, "float32"))
+        )
+        self.d_fake_accuracy_tracker.update_state(
+            ops.mean(ops.cast(fake_logits < 0, "float32"))
+        )
+        return {metric.name: metric.result() for metric in self.metrics}
+
+    def _real_images(self, data):
+        images, _, _ = keras.utils.unpack_x_y_sample_weight(data)
+        if tuple(images.shape[1:]) != self.image_shape:
+            raise ValueError(
+                f"Training images must have shape (batch, *{self.image_shape}), "
+                f"got {tuple(images.shape)}"
+            )
+        if "float" not in str(images.dtype):
+            raise ValueError(
+                f"Training images must be floats in [-1, 1], got dtype "
+                f"{images.dtype}; kgen.data pipelines produce them"
+            )
+        return images
+
+    def _sample_latent(self, batch_size):
+        return keras.random.normal(
+            (batch_size, self.latent_dim), seed=self.seed_generator
+        )
+
+    def _discriminator_step(self, real_images, batch_size):
+        fake_images = ops.stop_gradient(
+            self.generator(self._sample_latent(batch_size), training=True)
+        )
+        variables = self.discriminator.trainable_variables
+
+        def loss_fn():
+            real_logits = self.discriminator(real_images, training=True)
+            fake_logits = self.discriminator(fake_images, training=True)
+            loss = self.adversarial_loss.discriminator_loss(real_logits, fake_logits)
+            weight = self.adversarial_loss.gradient_penalty_weight
+            if weight:
+                loss = loss + weight * losses.gradient_penalty(
+                    self.discriminator, real_images, fake_images, self.seed_generator
+                )
+            return loss, (real_logits, fake_logits)
+
+        loss, (real_logits, fake_logits), grads = backend.value_and_grad(
+            loss_fn, variables
+        )
+        self.d_optimizer.apply(grads, variables)
+        return loss, real_logits, fake_logits
+
+    def _generator_step(self, batch_size):
+        z = self._sample_latent(batch_size)
+        variables = self.generator.trainable_variables
+
+        def loss_fn():
+            fake_logits = self.discriminator(
+                self.generator(z, training=True), training=True
+            )
+            return self.adversarial_loss.generator_loss(fake_logits), None
+
+        loss, _, grads = backend.value_and_grad(loss_fn, variables)
+        self.g_optimizer.apply(grads, variables)
+        return loss
+
+    def generate(self, num_samples=None, *, z=None, labels=None, seed=None, batch_size=256):
+        """Generates images, as a float32 NumPy array in [-1, 1].
+
+        Args:
+            num_samples: how many images; or pass `z`.
+            z: latent vectors `(num_samples, latent_dim)` to decode.
+            labels: only for conditional models; must be None here.
+            seed: integer seed: the same seed gives the same images.
+            batch_size: images generated per forward pass.
+        """
+        if labels is not None:
+            raise ValueError(
+                f"{type(self).__name__} is unconditional and takes no labels; "
+                "use kgen.ConditionalGAN for class-conditional generation"
+            )
+        z = latent_vectors(self.latent_dim, num_samples, z, seed, self.seed_generator)
+        return predict_in_batches(self.generator, z, batch_size)
+
+    def export(self, filepath, format="tf_saved_model", verbose=None, input_signature=None, **kwargs):
+        """Writes a SavedModel whose default signature maps `z` to images.
+
+        Works on every backend: under PyTorch the model is re-exported by a
+        TensorFlow child process (see `kgen.export`). Load it with plain
+        `tf.saved_model.load(filepath).serve(z)`.
+        """
+        if input_signature is None:
+            input_signature = [
+                keras.InputSpec(shape=(None, self.latent_dim), dtype="float32", name="z")
+            ]
+        export_saved_model(
+            self,
+            filepath,
+            format=format,
+            verbose=verbose,
+            input_signature=input_signature,
+            **kwargs,
+        )
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            generator=keras.saving.serialize_keras_object(self.generator),
+            discriminator=keras.saving.serialize_keras_object(self.discriminator),
+            latent_dim=self.latent_dim,
+            seed=self.seed,
+        )
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        for key in ("generator", "discriminator"):
+            config[key] = keras.saving.deserialize_keras_object(config[key])
+        return cls(**config)

@@ -1,0 +1,51 @@
+"""What every kgen generative model shares: latent sampling for `generate()`."""
+
+import numpy as np
+from keras import ops, random
+
+from kgen.networks.validation import check_positive
+
+
+def latent_vectors(latent_dim, num_samples=None, z=None, seed=None, seed_generator=None):
+    """Returns the latent batch for `generate()` as a float32 tensor.
+
+    Exactly one of `num_samples` and `z` picks the batch: `z` is used as given,
+    `num_samples` draws standard normal vectors from the integer `seed` (the same
+    seed gives the same vectors) or, without one, from `seed_generator`.
+    """
+    if z is None:
+        if num_samples is None:
+            raise ValueError("generate() needs num_samples or z")
+        check_positive("num_samples", num_samples)
+        return random.normal(
+            (num_samples, latent_dim),
+            seed=seed_generator if seed is None else seed,
+        )
+    if seed is not None:
+        raise ValueError("Pass either z or seed to generate(), not both")
+    z = ops.convert_to_tensor(np.asarray(z, dtype="float32"))
+    if len(z.shape) != 2 or z.shape[1] != latent_dim:
+        raise ValueError(
+            f"z must have shape (num_samples, {latent_dim}), got {tuple(z.shape)}"
+        )
+    if num_samples is not None and num_samples != z.shape[0]:
+        raise ValueError(
+            f"num_samples={num_samples} disagrees with z's {z.shape[0]} rows"
+        )
+    return z
+
+
+def predict_in_batches(network, inputs, batch_size):
+    """Runs `network` in inference mode over `inputs` and returns NumPy."""
+    check_positive("batch_size", batch_size)
+    first = inputs[0] if isinstance(inputs, (list, tuple)) else inputs
+    total = int(first.shape[0])
+    outputs = []
+    for start in range(0, total, batch_size):
+        chunk = (
+            [x[start : start + batch_size] for x in inputs]
+            if isinstance(inputs, (list, tuple))
+            else inputs[start : start + batch_size]
+        )
+        outputs.append(ops.convert_to_numpy(network(chunk, training=False)))
+    return np.concatenate(outputs, axis=0)

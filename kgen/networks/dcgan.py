@@ -1,0 +1,121 @@
+"""DCGAN networks (Radford et al. 2016) sized from the image shape."""
+
+import keras
+from keras import layers
+
+from kgen.networks.validation import check_image_shape, check_positive
+
+_NORMALIZATIONS = ("batch", "layer", "none")
+
+
+def _num_upsamplings(image_shape):
+    """Halvings from `image_shape` down to a seed of at least 4x4 pixels.
+
+    28 -> 14 -> 7 (2), 32 -> 16 -> 8 -> 4 (3), 64 -> ... -> 4 (4).
+    """
+    counts = []
+    for size in image_shape[:2]:
+        count = 0
+        while size % 2 == 0 and size // 2 >= 4:
+            size //= 2
+            count += 1
+        counts.append(count)
+    count = min(counts)
+    if count == 0:
+        raise ValueError(
+            f"DCGAN networks need height and width divisible by 2 down to a "
+            f"seed of at least 4 pixels (e.g. 28, 32, 64); got {image_shape}"
+        )
+    return count
+
+
+def _normalization(kind, name):
+    if kind not in _NORMALIZATIONS:
+        raise ValueError(
+            f"normalization must be one of {_NORMALIZATIONS}, got {kind!r}"
+        )
+    if kind == "batch":
+        return layers.BatchNormalization(name=name)
+    if kind == "layer":
+        return layers.LayerNormalization(name=name)
+    return layers.Identity(name=name)
+
+
+def dcgan_generator(
+    latent_dim: int = 100,
+    image_shape: tuple = (28, 28, 1),
+    base_filters: int = 64,
+    name: str = "generator",
+) -> keras.Model:
+    """Builds `z -> image` with strided transposed convolutions, tanh output.
+
+    A dense layer makes a small seed (7x7 for 28x28 images, 4x4 for 32 and 64),
+    then each 4x4 stride-2 transposed convolution doubles its size with batch
+    norm and ReLU; filters halve at every step down to `base_filters`.
+
+    Example:
+
+    ```python
+    generator = kgen.networks.dcgan_generator(latent_dim=100, image_shape=(32, 32, 3))
+    images = generator(keras.random.normal((8, 100)))  # (8, 32, 32, 3) in [-1, 1]
+    ```
+    """
+    check_positive("latent_dim", latent_dim)
+    check_positive("base_filters", base_filters)
+    image_shape = check_image_shape(image_shape)
+    steps = _num_upsamplings(image_shape)
+    seed_h, seed_w = (size // 2**steps for size in image_shape[:2])
+    filters = base_filters * 2 ** (steps - 1)
+
+    z = keras.Input((latent_dim,), name="z")
+    x = layers.Dense(seed_h * seed_w * filters, use_bias=False)(z)
+    x = layers.BatchNormalization()(x)
+    x = layers.ReLU()(x)
+    x = layers.Reshape((seed_h, seed_w, filters))(x)
+    for step in range(steps - 1):
+        filters //= 2
+        x = layers.Conv2DTranspose(filters, 4, strides=2, padding="same", use_bias=False)(x)
+        x = layers.BatchNormalization()(x)
+        x = layers.ReLU()(x)
+    images = layers.Conv2DTranspose(
+        image_shape[2], 4, strides=2, padding="same", activation="tanh", name="images"
+    )(x)
+    return keras.Model(z, images, name=name)
+
+
+def dcgan_discriminator(
+    image_shape: tuple = (28, 28, 1),
+    base_filters: int = 64,
+    normalization: str = "batch",
+    negative_slope: float = 0.2,
+    name: str = "discriminator",
+) -> keras.Model:
+    """Builds `image -> logit` with 4x4 stride-2 convolutions and LeakyReLU.
+
+    Mirrors `dcgan_generator`. `normalization` is `"batch"` (the DCGAN paper),
+    `"layer"` (use it with the Wasserstein loss, whose gradient penalty is per
+    sample) or `"none"`. The first convolution is never normalised.
+
+    Example:
+
+    ```python
+    discriminator = kgen.networks.dcgan_discriminator(image_shape=(32, 32, 3))
+    logits = discriminator(images)  # (batch, 1)
+    ```
+    """
+    check_positive("base_filters", base_filters)
+    image_shape = check_image_shape(image_shape)
+    steps = _num_upsamplings(image_shape)
+
+    images = keras.Input(image_shape, name="images")
+    x = layers.Conv2D(base_filters, 4, strides=2, padding="same")(images)
+    x = layers.LeakyReLU(negative_slope)(x)
+    filters = base_filters
+    for step in range(1, steps):
+        filters *= 2
+        x = layers.Conv2D(filters, 4, strides=2, padding="same", use_bias=False)(x)
+        x = _normalization(normalization, name=f"norm_{step}")(x)
+        x = layers.LeakyReLU(negative_slope)(x)
+    x = layers.Flatten()(x)
+    logits = layers.Dense(1, name="logits")(x)
+    return keras.Model(images, logits, name=name)
