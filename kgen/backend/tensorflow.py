@@ -19,5 +19,5 @@ def value_and_grad(loss_fn, variables):
 def input_gradient(fn, inputs):
     with tf.GradientTape() as tape:
         tape.watch(inputs)
-        outputs = fn(inputs)
-    return tape.gradient(tf.reduce_sum(outputs), inputs)
+        total = tf.reduce_sum(fn(inputs))
+    return tape.gradient(total, inputs)

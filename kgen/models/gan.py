@@ -1,5 +1,7 @@
 """`GAN`: a generator and a discriminator trained adversarially with `fit`."""
 
+import copy
+
 import keras
 from keras import ops
 
@@ -301,7 +303,8 @@ class GAN(keras.Model):
 
     @classmethod
     def from_config(cls, config):
-        config = dict(config)
+        # Deserialising consumes nested dicts; keep the caller's config intact.
+        config = copy.deepcopy(config)
         for key in ("generator", "discriminator"):
             config[key] = keras.saving.deserialize_keras_object(config[key])
         return cls(**config)

@@ -1,0 +1,240 @@
+"""The model battery for GAN and DCGAN, run on whichever backend is active."""
+
+import math
+import os
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import kgen
+
+LATENT_DIM = 8
+METRIC_KEYS = {"d_loss", "g_loss", "d_real_accuracy", "d_fake_accuracy"}
+
+
+def tiny_gan(seed=1):
+    return kgen.GAN(
+        kgen.networks.mlp_generator(latent_dim=LATENT_DIM, hidden_units=(8, 16)),
+        kgen.networks.mlp_discriminator(hidden_units=(16, 8)),
+        seed=seed,
+    )
+
+
+def tiny_dcgan(seed=1):
+    return kgen.DCGAN(image_shape=(28, 28, 1), latent_dim=LATENT_DIM, base_filters=4, seed=seed)
+
+
+BUILDERS = {"gan": tiny_gan, "dcgan": tiny_dcgan}
+
+
+@pytest.fixture(params=sorted(BUILDERS))
+def build(request):
+    return BUILDERS[request.param]
+
+
+def weights_of(network):
+    return [np.array(w) for w in network.get_weights()]
+
+
+def test_config_round_trip(build):
+    model = build()
+    config = model.get_config()
+    restored = type(model).from_config(config)
+    assert restored.get_config() == config
+    assert restored.latent_dim == LATENT_DIM
+    assert restored.generate(2, seed=0).shape == (2, 28, 28, 1)
+
+
+def test_one_epoch_trains_both_networks(build, tiny_images):
+    model = build()
+    model.compile()
+    generator_before = weights_of(model.generator)
+    discriminator_before = weights_of(model.discriminator)
+    history = model.fit(tiny_images, batch_size=8, epochs=1, verbose=0)
+    assert set(history.history) == METRIC_KEYS
+    for values in history.history.values():
+        assert all(math.isfinite(v) for v in values)
+    for key in ("d_real_accuracy", "d_fake_accuracy"):
+        assert 0.0 <= history.history[key][0] <= 1.0
+    for before, network in ((generator_before, model.generator), (discriminator_before, model.discriminator)):
+        changed = [not np.array_equal(b, a) for b, a in zip(before, weights_of(network))]
+        assert all(changed), f"{network.name}: some weights did not move"
+    # 4 steps, one update of each optimizer per step.
+    assert int(model.d_optimizer.iterations.numpy()) == 4
+    assert int(model.g_optimizer.iterations.numpy()) == 4
+
+
+def test_discriminator_steps_and_wasserstein_loss(tiny_images):
+    model = kgen.DCGAN(
+        image_shape=(28, 28, 1), latent_dim=LATENT_DIM, base_filters=4, normalization="layer"
+    )
+    model.compile(loss="wasserstein", discriminator_steps=3)
+    history = model.fit(tiny_images, batch_size=16, epochs=1, verbose=0)
+    assert all(math.isfinite(v[0]) for v in history.history.values())
+    assert int(model.d_optimizer.iterations.numpy()) == 6
+    assert int(model.g_optimizer.iterations.numpy()) == 2
+
+
+def test_discriminator_learns_to_separate_real_from_fake(tiny_images):
+    # With the generator frozen (learning rate 0) the discriminator must win:
+    # its loss falls and it ends up classifying both sides correctly.
+    model = tiny_gan()
+    model.compile(
+        d_optimizer=keras.optimizers.Adam(1e-3),
+        g_optimizer=keras.optimizers.SGD(0.0),
+    )
+    history = model.fit(tiny_images, batch_size=16, epochs=30, verbose=0).history
+    assert history["d_loss"][-1] < 0.5 * history["d_loss"][0]
+    assert history["d_real_accuracy"][-1] == 1.0
+    assert history["d_fake_accuracy"][-1] == 1.0
+
+
+def test_same_seed_same_samples(build):
+    model = build()
+    np.testing.assert_array_equal(model.generate(4, seed=3), model.generate(4, seed=3))
+    assert not np.array_equal(model.generate(4, seed=3), model.generate(4, seed=4))
+    z = np.random.default_rng(0).normal(size=(5, LATENT_DIM)).astype("float32")
+    images = model.generate(z=z, batch_size=2)
+    assert images.shape == (5, 28, 28, 1) and images.dtype == np.float32
+    np.testing.assert_allclose(images, model.predict(z, verbose=0), atol=1e-6)
+
+
+def test_training_is_reproducible_for_a_seed(build, tiny_images):
+    results = []
+    for _ in range(2):
+        keras.utils.set_random_seed(7)
+        model = build(seed=7)
+        model.compile()
+        model.fit(tiny_images, batch_size=8, epochs=1, verbose=0, shuffle=False)
+        results.append(model.generate(4, seed=0))
+    np.testing.assert_allclose(results[0], results[1], atol=1e-6)
+
+
+def test_keras_file_round_trip_keeps_optimizer_state(build, tiny_images, tmp_path):
+    model = build()
+    model.compile(loss="hinge", discriminator_steps=2)
+    model.fit(tiny_images, batch_size=8, epochs=1, verbose=0)
+    path = tmp_path / "model.keras"
+    model.save(path)
+    restored = keras.saving.load_model(path)
+    assert type(restored) is type(model)
+    np.testing.assert_array_equal(restored.generate(6, seed=0), model.generate(6, seed=0))
+    assert restored.adversarial_loss == kgen.losses.HingeLoss()
+    assert restored.discriminator_steps == 2
+    for original, loaded in zip(model.optimizer.variables, restored.optimizer.variables):
+        np.testing.assert_array_equal(np.array(original), np.array(loaded))
+    assert int(restored.d_optimizer.iterations.numpy()) == 8
+    # Training resumes from the restored state.
+    restored.fit(tiny_images, batch_size=8, epochs=1, verbose=0)
+    assert int(restored.d_optimizer.iterations.numpy()) == 16
+
+
+def test_export_round_trip(build, tmp_path):
+    model = build()
+    model.compile()
+    path = str(tmp_path / "saved")
+    model.export(path, verbose=False)
+    reloaded = tf.saved_model.load(path)
+    z = np.random.default_rng(0).normal(size=(3, LATENT_DIM)).astype("float32")
+    expected = model.generate(z=z)
+    served = reloaded.signatures["serving_default"](z=tf.constant(z))
+    (output,) = served.values()
+    np.testing.assert_allclose(output.numpy(), expected, atol=1e-5)
+    np.testing.assert_allclose(reloaded.serve(z).numpy(), expected, atol=1e-5)
+
+
+def test_backup_and_restore_resumes_an_interrupted_run(tiny_images, tmp_path):
+    backup_dir = str(tmp_path / "backup")
+
+    class Interrupt(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            if epoch == 2:
+                raise KeyboardInterrupt("simulated crash")
+
+    model = tiny_gan()
+    model.compile()
+    with pytest.raises(KeyboardInterrupt):
+        model.fit(
+            tiny_images,
+            batch_size=16,
+            epochs=4,
+            verbose=0,
+            callbacks=[keras.callbacks.BackupAndRestore(backup_dir), Interrupt()],
+        )
+    saved = model.generate(4, seed=0)
+
+    resumed = tiny_gan()  # a fresh process would start from new weights
+    resumed.compile()
+    checks = {}
+
+    class CheckStart(keras.callbacks.Callback):
+        def on_train_batch_begin(self, batch, logs=None):
+            checks.setdefault("start", self.model.generate(4, seed=0))
+
+    history = resumed.fit(
+        tiny_images,
+        batch_size=16,
+        epochs=4,
+        verbose=0,
+        callbacks=[keras.callbacks.BackupAndRestore(backup_dir), CheckStart()],
+    )
+    assert history.epoch == [2, 3]
+    np.testing.assert_allclose(checks["start"], saved, atol=1e-6)
+    assert int(resumed.g_optimizer.iterations.numpy()) == 8
+    assert not os.path.exists(backup_dir)  # deleted after a completed run
+
+
+def test_sample_grid_writes_pngs(tiny_images, tmp_path):
+    from PIL import Image
+
+    model = tiny_gan()
+    model.compile()
+    grid = kgen.callbacks.SampleGrid(tmp_path / "samples", num_samples=6, every_n_epochs=2)
+    model.fit(tiny_images, batch_size=16, epochs=4, verbose=0, callbacks=[grid])
+    files = sorted(os.listdir(tmp_path / "samples"))
+    assert files == ["epoch_0002.png", "epoch_0004.png"]
+    image = np.asarray(Image.open(tmp_path / "samples" / files[-1]))
+    assert image.dtype == np.uint8 and image.std() > 0
+
+
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda: kgen.GAN(kgen.networks.mlp_generator(latent_dim=8), kgen.networks.mlp_discriminator(), latent_dim=9), "latent_dim=9"),
+        (lambda: kgen.GAN(kgen.networks.mlp_generator(), kgen.networks.mlp_discriminator(image_shape=(32, 32, 3))), "generator makes images"),
+        (lambda: kgen.GAN("generator", kgen.networks.mlp_discriminator()), "generator must be a keras.Model"),
+        (lambda: kgen.DCGAN(image_shape=(9, 9, 1)), "divisible by 2"),
+        (lambda: kgen.DCGAN(latent_dim=0), "latent_dim must be a positive"),
+        (lambda: tiny_gan().generate(), "num_samples or z"),
+        (lambda: tiny_gan().generate(2, labels=[1, 2]), "unconditional"),
+        (lambda: tiny_gan().generate(z=np.zeros((2, 3))), "z must have shape"),
+        (lambda: tiny_gan().compile(loss="bce"), "Unknown GAN loss"),
+        (lambda: tiny_gan().compile(discriminator_steps=0), "discriminator_steps"),
+        (lambda: tiny_gan().compile(optimizer="adam"), "not optimizer="),
+    ],
+)
+def test_bad_arguments_raise_value_error(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+def test_same_optimizer_twice_is_refused():
+    adam = keras.optimizers.Adam()
+    with pytest.raises(ValueError, match="two optimizer instances"):
+        tiny_gan().compile(d_optimizer=adam, g_optimizer=adam)
+
+
+@pytest.mark.parametrize(
+    "images, match",
+    [
+        (np.zeros((8, 32, 32, 1), "float32"), "must have shape"),
+        (np.zeros((8, 28, 28, 1), "uint8"), "floats in \\[-1, 1\\]"),
+    ],
+)
+def test_bad_training_data_is_named(images, match):
+    model = tiny_gan()
+    model.compile()
+    with pytest.raises(ValueError, match=match):
+        model.fit(images, batch_size=8, epochs=1, verbose=0)
