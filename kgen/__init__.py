@@ -14,9 +14,9 @@ images = gan.generate(64, seed=0)
 ```
 """
 
-from kgen import callbacks, data, losses, networks
+from kgen import callbacks, config, data, losses, networks
 from kgen.models import DCGAN, GAN
 
 __version__ = "0.1.0"
 
-__all__ = ["DCGAN", "GAN", "callbacks", "data", "losses", "networks"]
+__all__ = ["DCGAN", "GAN", "callbacks", "config", "data", "losses", "networks"]

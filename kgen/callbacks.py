@@ -35,7 +35,10 @@ class SampleGrid(keras.callbacks.Callback):
         seed: int = 0,
     ):
         super().__init__()
-        for name, value in (("num_samples", num_samples), ("every_n_epochs", every_n_epochs)):
+        for name, value in (
+            ("num_samples", num_samples),
+            ("every_n_epochs", every_n_epochs),
+        ):
             if not isinstance(value, int) or value <= 0:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
         self.directory = os.fspath(directory)
@@ -48,4 +51,6 @@ class SampleGrid(keras.callbacks.Callback):
             return
         os.makedirs(self.directory, exist_ok=True)
         images = self.model.generate(self.num_samples, seed=self.seed)
-        data.save_grid(images, os.path.join(self.directory, f"epoch_{epoch + 1:04d}.png"))
+        data.save_grid(
+            images, os.path.join(self.directory, f"epoch_{epoch + 1:04d}.png")
+        )

@@ -39,7 +39,6 @@ class GANLoss:
         return type(self) is type(other) and self.get_config() == other.get_config()
 
 
-
 @keras.saving.register_keras_serializable(package="kgen")
 class NonSaturatingLoss(GANLoss):
     """The standard GAN loss with the non-saturating generator objective.
@@ -49,7 +48,9 @@ class NonSaturatingLoss(GANLoss):
     """
 
     def discriminator_loss(self, real_logits, fake_logits):
-        return ops.mean(ops.softplus(-real_logits)) + ops.mean(ops.softplus(fake_logits))
+        return ops.mean(ops.softplus(-real_logits)) + ops.mean(
+            ops.softplus(fake_logits)
+        )
 
     def generator_loss(self, fake_logits):
         return ops.mean(ops.softplus(-fake_logits))
@@ -104,8 +105,7 @@ class WassersteinLoss(GANLoss):
     def __init__(self, gradient_penalty_weight: float = 10.0):
         if gradient_penalty_weight < 0:
             raise ValueError(
-                "gradient_penalty_weight must be >= 0, "
-                f"got {gradient_penalty_weight}"
+                f"gradient_penalty_weight must be >= 0, got {gradient_penalty_weight}"
             )
         self.gradient_penalty_weight = float(gradient_penalty_weight)
 
@@ -157,8 +157,6 @@ def gradient_penalty(critic, real_images, fake_images, seed):
     batch_size = ops.shape(real_images)[0]
     alpha = keras.random.uniform((batch_size, 1, 1, 1), seed=seed)
     interpolates = real_images + alpha * (fake_images - real_images)
-    grads = backend.input_gradient(
-        lambda x: critic(x, training=True), interpolates
-    )
+    grads = backend.input_gradient(lambda x: critic(x, training=True), interpolates)
     norms = ops.sqrt(ops.sum(ops.square(grads), axis=(1, 2, 3)) + 1e-12)
     return ops.mean(ops.square(norms - 1.0))

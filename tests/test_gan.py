@@ -23,7 +23,9 @@ def tiny_gan(seed=1):
 
 
 def tiny_dcgan(seed=1):
-    return kgen.DCGAN(image_shape=(28, 28, 1), latent_dim=LATENT_DIM, base_filters=4, seed=seed)
+    return kgen.DCGAN(
+        image_shape=(28, 28, 1), latent_dim=LATENT_DIM, base_filters=4, seed=seed
+    )
 
 
 BUILDERS = {"gan": tiny_gan, "dcgan": tiny_dcgan}
@@ -58,8 +60,14 @@ def test_one_epoch_trains_both_networks(build, tiny_images):
         assert all(math.isfinite(v) for v in values)
     for key in ("d_real_accuracy", "d_fake_accuracy"):
         assert 0.0 <= history.history[key][0] <= 1.0
-    for before, network in ((generator_before, model.generator), (discriminator_before, model.discriminator)):
-        changed = [not np.array_equal(b, a) for b, a in zip(before, weights_of(network))]
+    for before, network in (
+        (generator_before, model.generator),
+        (discriminator_before, model.discriminator),
+    ):
+        changed = [
+            not np.array_equal(b, a)
+            for b, a in zip(before, weights_of(network), strict=True)
+        ]
         assert all(changed), f"{network.name}: some weights did not move"
     # 4 steps, one update of each optimizer per step.
     assert int(model.d_optimizer.iterations.numpy()) == 4
@@ -68,7 +76,10 @@ def test_one_epoch_trains_both_networks(build, tiny_images):
 
 def test_discriminator_steps_and_wasserstein_loss(tiny_images):
     model = kgen.DCGAN(
-        image_shape=(28, 28, 1), latent_dim=LATENT_DIM, base_filters=4, normalization="layer"
+        image_shape=(28, 28, 1),
+        latent_dim=LATENT_DIM,
+        base_filters=4,
+        normalization="layer",
     )
     model.compile(loss="wasserstein", discriminator_steps=3)
     history = model.fit(tiny_images, batch_size=16, epochs=1, verbose=0)
@@ -120,10 +131,14 @@ def test_keras_file_round_trip_keeps_optimizer_state(build, tiny_images, tmp_pat
     model.save(path)
     restored = keras.saving.load_model(path)
     assert type(restored) is type(model)
-    np.testing.assert_array_equal(restored.generate(6, seed=0), model.generate(6, seed=0))
+    np.testing.assert_array_equal(
+        restored.generate(6, seed=0), model.generate(6, seed=0)
+    )
     assert restored.adversarial_loss == kgen.losses.HingeLoss()
     assert restored.discriminator_steps == 2
-    for original, loaded in zip(model.optimizer.variables, restored.optimizer.variables):
+    for original, loaded in zip(
+        model.optimizer.variables, restored.optimizer.variables, strict=True
+    ):
         np.testing.assert_array_equal(np.array(original), np.array(loaded))
     assert int(restored.d_optimizer.iterations.numpy()) == 8
     # Training resumes from the restored state.
@@ -191,7 +206,9 @@ def test_sample_grid_writes_pngs(tiny_images, tmp_path):
 
     model = tiny_gan()
     model.compile()
-    grid = kgen.callbacks.SampleGrid(tmp_path / "samples", num_samples=6, every_n_epochs=2)
+    grid = kgen.callbacks.SampleGrid(
+        tmp_path / "samples", num_samples=6, every_n_epochs=2
+    )
     model.fit(tiny_images, batch_size=16, epochs=4, verbose=0, callbacks=[grid])
     files = sorted(os.listdir(tmp_path / "samples"))
     assert files == ["epoch_0002.png", "epoch_0004.png"]
@@ -202,9 +219,25 @@ def test_sample_grid_writes_pngs(tiny_images, tmp_path):
 @pytest.mark.parametrize(
     "call, match",
     [
-        (lambda: kgen.GAN(kgen.networks.mlp_generator(latent_dim=8), kgen.networks.mlp_discriminator(), latent_dim=9), "latent_dim=9"),
-        (lambda: kgen.GAN(kgen.networks.mlp_generator(), kgen.networks.mlp_discriminator(image_shape=(32, 32, 3))), "generator makes images"),
-        (lambda: kgen.GAN("generator", kgen.networks.mlp_discriminator()), "generator must be a keras.Model"),
+        (
+            lambda: kgen.GAN(
+                kgen.networks.mlp_generator(latent_dim=8),
+                kgen.networks.mlp_discriminator(),
+                latent_dim=9,
+            ),
+            "latent_dim=9",
+        ),
+        (
+            lambda: kgen.GAN(
+                kgen.networks.mlp_generator(),
+                kgen.networks.mlp_discriminator(image_shape=(32, 32, 3)),
+            ),
+            "generator makes images",
+        ),
+        (
+            lambda: kgen.GAN("generator", kgen.networks.mlp_discriminator()),
+            "generator must be a keras.Model",
+        ),
         (lambda: kgen.DCGAN(image_shape=(9, 9, 1)), "divisible by 2"),
         (lambda: kgen.DCGAN(latent_dim=0), "latent_dim must be a positive"),
         (lambda: tiny_gan().generate(), "num_samples or z"),

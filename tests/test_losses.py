@@ -20,8 +20,16 @@ def softplus(x):
             softplus(-REAL).mean() + softplus(FAKE).mean(),
             softplus(-FAKE).mean(),
         ),
-        ("minimax", softplus(-REAL).mean() + softplus(FAKE).mean(), -softplus(FAKE).mean()),
-        ("hinge", np.maximum(0, 1 - REAL).mean() + np.maximum(0, 1 + FAKE).mean(), -FAKE.mean()),
+        (
+            "minimax",
+            softplus(-REAL).mean() + softplus(FAKE).mean(),
+            -softplus(FAKE).mean(),
+        ),
+        (
+            "hinge",
+            np.maximum(0, 1 - REAL).mean() + np.maximum(0, 1 + FAKE).mean(),
+            -FAKE.mean(),
+        ),
         (
             "least_squares",
             0.5 * (((REAL - 1) ** 2).mean() + (FAKE**2).mean()),
@@ -41,27 +49,37 @@ def test_loss_values_match_hand_computation(name, d_expected, g_expected):
 def test_only_wasserstein_asks_for_a_gradient_penalty():
     assert losses.get("wasserstein").gradient_penalty_weight == 10.0
     assert losses.get("hinge").gradient_penalty_weight == 0.0
-    assert losses.WassersteinLoss(gradient_penalty_weight=0).gradient_penalty_weight == 0
+    assert (
+        losses.WassersteinLoss(gradient_penalty_weight=0).gradient_penalty_weight == 0
+    )
 
 
 def test_gradient_penalty_of_a_linear_critic_is_known():
     # critic(x) = sum(w * x) has gradient w everywhere: penalty = (||w|| - 1)^2.
-    weights = ops.convert_to_tensor(np.full((1, 4, 4, 1), 0.5, dtype="float32"))  # ||w|| = 2
+    weights = ops.convert_to_tensor(
+        np.full((1, 4, 4, 1), 0.5, dtype="float32")
+    )  # ||w|| = 2
 
     def critic(images, training=False):
         return ops.sum(images * weights, axis=(1, 2, 3))
 
     real = np.random.default_rng(0).normal(size=(3, 4, 4, 1)).astype("float32")
     fake = np.random.default_rng(1).normal(size=(3, 4, 4, 1)).astype("float32")
-    penalty = losses.gradient_penalty(critic, ops.convert_to_tensor(real), ops.convert_to_tensor(fake), seed=0)
-    np.testing.assert_allclose(ops.convert_to_numpy(ops.stop_gradient(penalty)), 1.0, rtol=1e-4)
+    penalty = losses.gradient_penalty(
+        critic, ops.convert_to_tensor(real), ops.convert_to_tensor(fake), seed=0
+    )
+    np.testing.assert_allclose(
+        ops.convert_to_numpy(ops.stop_gradient(penalty)), 1.0, rtol=1e-4
+    )
 
 
 def test_loss_serialization_round_trip():
     import keras
 
     loss = losses.WassersteinLoss(gradient_penalty_weight=5.0)
-    restored = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(loss))
+    restored = keras.saving.deserialize_keras_object(
+        keras.saving.serialize_keras_object(loss)
+    )
     assert restored == loss
     assert losses.get(keras.saving.serialize_keras_object(loss)) == loss
 

@@ -7,8 +7,12 @@ from kgen import networks
 
 @pytest.mark.parametrize("image_shape", [(28, 28, 1), (32, 32, 3), (64, 64, 3)])
 def test_dcgan_networks_fit_the_image_shape(image_shape):
-    generator = networks.dcgan_generator(latent_dim=8, image_shape=image_shape, base_filters=4)
-    discriminator = networks.dcgan_discriminator(image_shape=image_shape, base_filters=4)
+    generator = networks.dcgan_generator(
+        latent_dim=8, image_shape=image_shape, base_filters=4
+    )
+    discriminator = networks.dcgan_discriminator(
+        image_shape=image_shape, base_filters=4
+    )
     images = ops.convert_to_numpy(generator(np.zeros((2, 8), "float32")))
     assert images.shape == (2, *image_shape)
     assert np.all(np.abs(images) <= 1.0)
@@ -21,7 +25,9 @@ def test_mlp_networks_are_the_classic_sizes():
     assert dense_units == [128, 256, 784]
     assert generator.input_shape == (None, 100)
     discriminator = networks.mlp_discriminator()
-    dense_units = [layer.units for layer in discriminator.layers if hasattr(layer, "units")]
+    dense_units = [
+        layer.units for layer in discriminator.layers if hasattr(layer, "units")
+    ]
     assert dense_units == [256, 128, 1]
 
 
@@ -29,11 +35,26 @@ def test_mlp_networks_are_the_classic_sizes():
     "build, match",
     [
         (lambda: networks.dcgan_generator(image_shape=(27, 27, 1)), "divisible by 2"),
-        (lambda: networks.dcgan_generator(image_shape=(28, 28)), "height, width, channels"),
-        (lambda: networks.dcgan_generator(image_shape=(28, 28, 2)), "1 \\(grayscale\\) or 3"),
-        (lambda: networks.dcgan_generator(latent_dim=0), "latent_dim must be a positive"),
-        (lambda: networks.dcgan_discriminator(normalization="group"), "normalization must"),
-        (lambda: networks.mlp_generator(latent_dim=-3), "latent_dim must be a positive"),
+        (
+            lambda: networks.dcgan_generator(image_shape=(28, 28)),
+            "height, width, channels",
+        ),
+        (
+            lambda: networks.dcgan_generator(image_shape=(28, 28, 2)),
+            "1 \\(grayscale\\) or 3",
+        ),
+        (
+            lambda: networks.dcgan_generator(latent_dim=0),
+            "latent_dim must be a positive",
+        ),
+        (
+            lambda: networks.dcgan_discriminator(normalization="group"),
+            "normalization must",
+        ),
+        (
+            lambda: networks.mlp_generator(latent_dim=-3),
+            "latent_dim must be a positive",
+        ),
     ],
 )
 def test_bad_arguments_raise_clear_errors(build, match):

@@ -26,8 +26,8 @@ def train_step(model, state, data):
     groups = _state_variables(model)
     mapping = [
         (variable, value)
-        for variables, values in zip(groups, state)
-        for variable, value in zip(variables, values)
+        for variables, values in zip(groups, state, strict=True)
+        for variable, value in zip(variables, values, strict=True)
     ]
     with keras.StatelessScope(state_mapping=mapping) as scope:
         logs = model.stateful_train_step(data)
@@ -52,7 +52,10 @@ def value_and_grad(loss_fn, variables):
         # Variables that are not differentiated keep their current traced value.
         inner.state_mapping = dict(outer_mapping)
         inner.state_mapping.update(
-            {id(variable): value for variable, value in zip(variables, values)}
+            {
+                id(variable): value
+                for variable, value in zip(variables, values, strict=True)
+            }
         )
         with inner:
             loss, aux = loss_fn()
@@ -63,15 +66,13 @@ def value_and_grad(loss_fn, variables):
             for key, value in inner.state_mapping.items()
             if outer_mapping.get(key) is not value
         }
-        for variable, value in zip(variables, values):
+        for variable, value in zip(variables, values, strict=True):
             if updates.get(id(variable)) is value:
                 del updates[id(variable)]
         return loss, (aux, updates)
 
     values = [outer_mapping[id(variable)] for variable in variables]
-    (loss, (aux, updates)), grads = jax.value_and_grad(pure_loss, has_aux=True)(
-        values
-    )
+    (loss, (aux, updates)), grads = jax.value_and_grad(pure_loss, has_aux=True)(values)
     outer.state_mapping.update(updates)
     return loss, aux, grads
 

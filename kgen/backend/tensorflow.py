@@ -12,7 +12,10 @@ def value_and_grad(loss_fn, variables):
         loss, aux = loss_fn()
     grads = tape.gradient(loss, variables)
     # A variable the loss does not touch gets None; optimizers want tensors.
-    grads = [tf.zeros_like(v) if g is None else g for g, v in zip(grads, variables)]
+    grads = [
+        tf.zeros_like(v) if g is None else g
+        for g, v in zip(grads, variables, strict=True)
+    ]
     return loss, aux, grads
 
 

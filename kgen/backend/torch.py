@@ -12,7 +12,10 @@ def value_and_grad(loss_fn, variables):
     values = [v.value for v in variables]
     grads = torch.autograd.grad(loss, values, allow_unused=True)
     # A variable the loss does not touch gets None; optimizers want tensors.
-    grads = [torch.zeros_like(v) if g is None else g for g, v in zip(grads, values)]
+    grads = [
+        torch.zeros_like(v) if g is None else g
+        for g, v in zip(grads, values, strict=True)
+    ]
     return loss.detach(), aux, grads
 
 

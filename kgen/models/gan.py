@@ -57,7 +57,10 @@ class GAN(keras.Model):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        for role, network in (("generator", generator), ("discriminator", discriminator)):
+        for role, network in (
+            ("generator", generator),
+            ("discriminator", discriminator),
+        ):
             if not isinstance(network, keras.Model):
                 raise ValueError(f"{role} must be a keras.Model, got {network!r}")
         generator_latent_dim = generator.inputs[0].shape[-1]
@@ -123,8 +126,7 @@ class GAN(keras.Model):
         for key in ("optimizer", "loss", "metrics"):
             if key in kwargs:
                 raise ValueError(
-                    f"GAN.compile() takes d_optimizer, g_optimizer and loss, "
-                    f"not {key}="
+                    f"GAN.compile() takes d_optimizer, g_optimizer and loss, not {key}="
                 )
         self.adversarial_loss = losses.get(loss)
         self.d_optimizer = d_optimizer
@@ -253,7 +255,9 @@ class GAN(keras.Model):
         self.g_optimizer.apply(grads, variables)
         return loss
 
-    def generate(self, num_samples=None, *, z=None, labels=None, seed=None, batch_size=256):
+    def generate(
+        self, num_samples=None, *, z=None, labels=None, seed=None, batch_size=256
+    ):
         """Generates images, as a float32 NumPy array in [-1, 1].
 
         Args:
@@ -271,7 +275,14 @@ class GAN(keras.Model):
         z = latent_vectors(self.latent_dim, num_samples, z, seed, self.seed_generator)
         return predict_in_batches(self.generator, z, batch_size)
 
-    def export(self, filepath, format="tf_saved_model", verbose=None, input_signature=None, **kwargs):
+    def export(
+        self,
+        filepath,
+        format="tf_saved_model",
+        verbose=None,
+        input_signature=None,
+        **kwargs,
+    ):
         """Writes a SavedModel whose default signature maps `z` to images.
 
         Works on every backend: under PyTorch the model is re-exported by a
@@ -280,7 +291,9 @@ class GAN(keras.Model):
         """
         if input_signature is None:
             input_signature = [
-                keras.InputSpec(shape=(None, self.latent_dim), dtype="float32", name="z")
+                keras.InputSpec(
+                    shape=(None, self.latent_dim), dtype="float32", name="z"
+                )
             ]
         export_saved_model(
             self,

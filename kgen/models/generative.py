@@ -6,7 +6,9 @@ from keras import ops, random
 from kgen.networks.validation import check_positive
 
 
-def latent_vectors(latent_dim, num_samples=None, z=None, seed=None, seed_generator=None):
+def latent_vectors(
+    latent_dim, num_samples=None, z=None, seed=None, seed_generator=None
+):
     """Returns the latent batch for `generate()` as a float32 tensor.
 
     Exactly one of `num_samples` and `z` picks the batch: `z` is used as given,

@@ -72,9 +72,11 @@ def dcgan_generator(
     x = layers.BatchNormalization()(x)
     x = layers.ReLU()(x)
     x = layers.Reshape((seed_h, seed_w, filters))(x)
-    for step in range(steps - 1):
+    for _step in range(steps - 1):
         filters //= 2
-        x = layers.Conv2DTranspose(filters, 4, strides=2, padding="same", use_bias=False)(x)
+        x = layers.Conv2DTranspose(
+            filters, 4, strides=2, padding="same", use_bias=False
+        )(x)
         x = layers.BatchNormalization()(x)
         x = layers.ReLU()(x)
     images = layers.Conv2DTranspose(
