@@ -15,8 +15,17 @@ images = gan.generate(64, seed=0)
 """
 
 from kgen import callbacks, config, data, losses, networks
-from kgen.models import DCGAN, GAN
+from kgen.models import DCGAN, GAN, ConditionalGAN
 
 __version__ = "0.1.0"
 
-__all__ = ["DCGAN", "GAN", "callbacks", "config", "data", "losses", "networks"]
+__all__ = [
+    "ConditionalGAN",
+    "DCGAN",
+    "GAN",
+    "callbacks",
+    "config",
+    "data",
+    "losses",
+    "networks",
+]

@@ -78,4 +78,14 @@ def value_and_grad(loss_fn, variables):
 
 
 def input_gradient(fn, inputs):
-    return jax.grad(lambda x: fn(x).sum())(inputs)
+    outer = get_stateless_scope()
+
+    def total(x):
+        # Assignments made by this extra forward pass (batch-norm statistics)
+        # are dropped: they would be jax.grad tracers escaping their trace.
+        scope = keras.StatelessScope()
+        scope.state_mapping = dict(outer.state_mapping) if outer else {}
+        with scope:
+            return fn(x).sum()
+
+    return jax.grad(total)(inputs)

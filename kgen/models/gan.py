@@ -11,6 +11,21 @@ from kgen.models.generative import latent_vectors, predict_in_batches
 from kgen.networks.validation import check_positive
 
 
+def check_training_images(images, image_shape):
+    """Raises a clear error for batches that are not float images of the shape."""
+    if tuple(images.shape[1:]) != tuple(image_shape):
+        raise ValueError(
+            f"Training images must have shape (batch, *{tuple(image_shape)}), "
+            f"got {tuple(images.shape)}"
+        )
+    if "float" not in str(images.dtype):
+        raise ValueError(
+            f"Training images must be floats in [-1, 1], got dtype "
+            f"{images.dtype}; kgen.data pipelines produce them"
+        )
+    return images
+
+
 def default_optimizer():
     """Adam(2e-4, beta_1=0.5), the DCGAN paper's setting, used for D and G."""
     return keras.optimizers.Adam(learning_rate=2e-4, beta_1=0.5)
@@ -181,13 +196,13 @@ class GAN(keras.Model):
         return backend.train_step(self, *args)
 
     def stateful_train_step(self, data):
-        real_images = self._real_images(data)
+        real_images, conditions = self._unpack(data)
         batch_size = ops.shape(real_images)[0]
         for _ in range(self.discriminator_steps):
             d_loss, real_logits, fake_logits = self._discriminator_step(
-                real_images, batch_size
+                real_images, conditions, batch_size
             )
-        g_loss = self._generator_step(batch_size)
+        g_loss = self._generator_step(conditions, batch_size)
         self.optimizer.iterations.assign_add(1)
         self.d_loss_tracker.update_state(d_loss)
         self.g_loss_tracker.update_state(g_loss)
@@ -199,39 +214,38 @@ class GAN(keras.Model):
         )
         return {metric.name: metric.result() for metric in self.metrics}
 
-    def _real_images(self, data):
+    def _unpack(self, data):
+        """Returns `(images, conditions)`; an unconditional GAN has no conditions."""
         images, _, _ = keras.utils.unpack_x_y_sample_weight(data)
-        if tuple(images.shape[1:]) != self.image_shape:
-            raise ValueError(
-                f"Training images must have shape (batch, *{self.image_shape}), "
-                f"got {tuple(images.shape)}"
-            )
-        if "float" not in str(images.dtype):
-            raise ValueError(
-                f"Training images must be floats in [-1, 1], got dtype "
-                f"{images.dtype}; kgen.data pipelines produce them"
-            )
-        return images
+        return check_training_images(images, self.image_shape), None
+
+    def _generate(self, z, conditions, training):
+        return self.generator(z, training=training)
+
+    def _discriminate(self, images, conditions, training):
+        return self.discriminator(images, training=training)
 
     def _sample_latent(self, batch_size):
         return keras.random.normal(
             (batch_size, self.latent_dim), seed=self.seed_generator
         )
 
-    def _discriminator_step(self, real_images, batch_size):
-        fake_images = ops.stop_gradient(
-            self.generator(self._sample_latent(batch_size), training=True)
-        )
+    def _discriminator_step(self, real_images, conditions, batch_size):
+        z = self._sample_latent(batch_size)
+        fake_images = ops.stop_gradient(self._generate(z, conditions, training=True))
         variables = self.discriminator.trainable_variables
 
+        def critic(images, training=True):
+            return self._discriminate(images, conditions, training=training)
+
         def loss_fn():
-            real_logits = self.discriminator(real_images, training=True)
-            fake_logits = self.discriminator(fake_images, training=True)
+            real_logits = critic(real_images)
+            fake_logits = critic(fake_images)
             loss = self.adversarial_loss.discriminator_loss(real_logits, fake_logits)
             weight = self.adversarial_loss.gradient_penalty_weight
             if weight:
                 loss = loss + weight * losses.gradient_penalty(
-                    self.discriminator, real_images, fake_images, self.seed_generator
+                    critic, real_images, fake_images, self.seed_generator
                 )
             return loss, (real_logits, fake_logits)
 
@@ -241,14 +255,13 @@ class GAN(keras.Model):
         self.d_optimizer.apply(grads, variables)
         return loss, real_logits, fake_logits
 
-    def _generator_step(self, batch_size):
+    def _generator_step(self, conditions, batch_size):
         z = self._sample_latent(batch_size)
         variables = self.generator.trainable_variables
 
         def loss_fn():
-            fake_logits = self.discriminator(
-                self.generator(z, training=True), training=True
-            )
+            fake_images = self._generate(z, conditions, training=True)
+            fake_logits = self._discriminate(fake_images, conditions, training=True)
             return self.adversarial_loss.generator_loss(fake_logits), None
 
         loss, _, grads = backend.value_and_grad(loss_fn, variables)
@@ -267,13 +280,24 @@ class GAN(keras.Model):
             seed: integer seed: the same seed gives the same images.
             batch_size: images generated per forward pass.
         """
+        z = latent_vectors(self.latent_dim, num_samples, z, seed, self.seed_generator)
+        return predict_in_batches(
+            self.generator, self._generator_feed(z, labels), batch_size
+        )
+
+    def _generator_feed(self, z, labels):
+        """The generator's inputs for `generate()`: here just `z`."""
         if labels is not None:
             raise ValueError(
                 f"{type(self).__name__} is unconditional and takes no labels; "
                 "use kgen.ConditionalGAN for class-conditional generation"
             )
-        z = latent_vectors(self.latent_dim, num_samples, z, seed, self.seed_generator)
-        return predict_in_batches(self.generator, z, batch_size)
+        return z
+
+    def _serving_signature(self):
+        return [
+            keras.InputSpec(shape=(None, self.latent_dim), dtype="float32", name="z")
+        ]
 
     def export(
         self,
@@ -290,11 +314,7 @@ class GAN(keras.Model):
         `tf.saved_model.load(filepath).serve(z)`.
         """
         if input_signature is None:
-            input_signature = [
-                keras.InputSpec(
-                    shape=(None, self.latent_dim), dtype="float32", name="z"
-                )
-            ]
+            input_signature = self._serving_signature()
         export_saved_model(
             self,
             filepath,

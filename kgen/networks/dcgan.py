@@ -3,6 +3,12 @@
 import keras
 from keras import layers
 
+from kgen.networks.conditioning import (
+    check_conditioning,
+    discriminator_inputs,
+    generator_inputs,
+    logits_from_features,
+)
 from kgen.networks.validation import check_image_shape, check_positive
 
 _NORMALIZATIONS = ("batch", "layer", "none")
@@ -45,13 +51,17 @@ def dcgan_generator(
     latent_dim: int = 100,
     image_shape: tuple = (28, 28, 1),
     base_filters: int = 64,
+    num_classes: int | None = None,
+    embedding_dim: int = 50,
     name: str = "generator",
 ) -> keras.Model:
     """Builds `z -> image` with strided transposed convolutions, tanh output.
 
     A dense layer makes a small seed (7x7 for 28x28 images, 4x4 for 32 and 64),
     then each 4x4 stride-2 transposed convolution doubles its size with batch
-    norm and ReLU; filters halve at every step down to `base_filters`.
+    norm and ReLU; filters halve at every step down to `base_filters`. With
+    `num_classes`, the model takes `[z, labels]` and conditions on a learned
+    `embedding_dim`-sized label embedding.
 
     Example:
 
@@ -62,13 +72,14 @@ def dcgan_generator(
     """
     check_positive("latent_dim", latent_dim)
     check_positive("base_filters", base_filters)
+    check_conditioning(num_classes, "concat")
     image_shape = check_image_shape(image_shape)
     steps = _num_upsamplings(image_shape)
     seed_h, seed_w = (size // 2**steps for size in image_shape[:2])
     filters = base_filters * 2 ** (steps - 1)
 
-    z = keras.Input((latent_dim,), name="z")
-    x = layers.Dense(seed_h * seed_w * filters, use_bias=False)(z)
+    inputs, x = generator_inputs(latent_dim, num_classes, embedding_dim)
+    x = layers.Dense(seed_h * seed_w * filters, use_bias=False)(x)
     x = layers.BatchNormalization()(x)
     x = layers.ReLU()(x)
     x = layers.Reshape((seed_h, seed_w, filters))(x)
@@ -82,7 +93,7 @@ def dcgan_generator(
     images = layers.Conv2DTranspose(
         image_shape[2], 4, strides=2, padding="same", activation="tanh", name="images"
     )(x)
-    return keras.Model(z, images, name=name)
+    return keras.Model(inputs, images, name=name)
 
 
 def dcgan_discriminator(
@@ -90,13 +101,18 @@ def dcgan_discriminator(
     base_filters: int = 64,
     normalization: str = "batch",
     negative_slope: float = 0.2,
+    num_classes: int | None = None,
+    conditioning: str = "projection",
     name: str = "discriminator",
 ) -> keras.Model:
     """Builds `image -> logit` with 4x4 stride-2 convolutions and LeakyReLU.
 
     Mirrors `dcgan_generator`. `normalization` is `"batch"` (the DCGAN paper),
     `"layer"` (use it with the Wasserstein loss, whose gradient penalty is per
-    sample) or `"none"`. The first convolution is never normalised.
+    sample) or `"none"`. The first convolution is never normalised. With
+    `num_classes`, the model takes `[images, labels]`; `conditioning` is
+    `"concat"` (a learned label plane as an extra input channel) or
+    `"projection"` (Miyato & Koyama 2018).
 
     Example:
 
@@ -106,11 +122,12 @@ def dcgan_discriminator(
     ```
     """
     check_positive("base_filters", base_filters)
+    check_conditioning(num_classes, conditioning)
     image_shape = check_image_shape(image_shape)
     steps = _num_upsamplings(image_shape)
 
-    images = keras.Input(image_shape, name="images")
-    x = layers.Conv2D(base_filters, 4, strides=2, padding="same")(images)
+    inputs, x, labels = discriminator_inputs(image_shape, num_classes, conditioning)
+    x = layers.Conv2D(base_filters, 4, strides=2, padding="same")(x)
     x = layers.LeakyReLU(negative_slope)(x)
     filters = base_filters
     for step in range(1, steps):
@@ -119,5 +136,5 @@ def dcgan_discriminator(
         x = _normalization(normalization, name=f"norm_{step}")(x)
         x = layers.LeakyReLU(negative_slope)(x)
     x = layers.Flatten()(x)
-    logits = layers.Dense(1, name="logits")(x)
-    return keras.Model(images, logits, name=name)
+    logits = logits_from_features(x, labels, num_classes, conditioning)
+    return keras.Model(inputs, logits, name=name)

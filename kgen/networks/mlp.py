@@ -5,6 +5,12 @@ import math
 import keras
 from keras import layers
 
+from kgen.networks.conditioning import (
+    check_conditioning,
+    discriminator_inputs,
+    generator_inputs,
+    logits_from_features,
+)
 from kgen.networks.validation import check_image_shape, check_positive
 
 
@@ -13,9 +19,14 @@ def mlp_generator(
     image_shape: tuple = (28, 28, 1),
     hidden_units: tuple = (128, 256),
     negative_slope: float = 0.2,
+    num_classes: int | None = None,
+    embedding_dim: int = 50,
     name: str = "generator",
 ) -> keras.Model:
     """Builds `z -> image`: dense layers with LeakyReLU, tanh output in [-1, 1].
+
+    With `num_classes`, the model takes `[z, labels]` and conditions on a
+    learned `embedding_dim`-sized label embedding concatenated to `z`.
 
     Example:
 
@@ -25,24 +36,29 @@ def mlp_generator(
     ```
     """
     check_positive("latent_dim", latent_dim)
+    check_conditioning(num_classes, "concat")
     image_shape = check_image_shape(image_shape)
-    z = keras.Input((latent_dim,), name="z")
-    x = z
+    inputs, x = generator_inputs(latent_dim, num_classes, embedding_dim)
     for units in hidden_units:
         x = layers.Dense(units)(x)
         x = layers.LeakyReLU(negative_slope)(x)
     x = layers.Dense(math.prod(image_shape), activation="tanh")(x)
     images = layers.Reshape(image_shape, name="images")(x)
-    return keras.Model(z, images, name=name)
+    return keras.Model(inputs, images, name=name)
 
 
 def mlp_discriminator(
     image_shape: tuple = (28, 28, 1),
     hidden_units: tuple = (256, 128),
     negative_slope: float = 0.2,
+    num_classes: int | None = None,
+    conditioning: str = "projection",
     name: str = "discriminator",
 ) -> keras.Model:
     """Builds `image -> logit`: the generator mirrored, one logit per image.
+
+    With `num_classes`, the model takes `[images, labels]`; `conditioning` is
+    `"concat"` (a learned label plane joins the pixels) or `"projection"`.
 
     Example:
 
@@ -51,11 +67,12 @@ def mlp_discriminator(
     logits = discriminator(images)  # (batch, 1), > 0 means "real"
     ```
     """
+    check_conditioning(num_classes, conditioning)
     image_shape = check_image_shape(image_shape)
-    images = keras.Input(image_shape, name="images")
-    x = layers.Flatten()(images)
+    inputs, x, labels = discriminator_inputs(image_shape, num_classes, conditioning)
+    x = layers.Flatten()(x)
     for units in hidden_units:
         x = layers.Dense(units)(x)
         x = layers.LeakyReLU(negative_slope)(x)
-    logits = layers.Dense(1, name="logits")(x)
-    return keras.Model(images, logits, name=name)
+    logits = logits_from_features(x, labels, num_classes, conditioning)
+    return keras.Model(inputs, logits, name=name)
