@@ -3,6 +3,7 @@
 import os
 
 import keras
+import numpy as np
 
 from kgen import data
 
@@ -10,8 +11,10 @@ from kgen import data
 class SampleGrid(keras.callbacks.Callback):
     """Saves a PNG grid of generated images every `every_n_epochs` epochs.
 
-    The images come from `model.generate(num_samples, seed=seed)`, so every grid
-    decodes the same latent vectors and shows how those samples evolve.
+    The images come from `model.generate(..., seed=seed)`, so every grid
+    decodes the same latent vectors and shows how those samples evolve. For a
+    conditional model (one with `num_classes`) the grid has one row per class,
+    `num_samples // num_classes` images each (at least one).
     Files are `<directory>/epoch_0001.png`, ...
 
     Args:
@@ -49,8 +52,13 @@ class SampleGrid(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self.every_n_epochs:
             return
-        os.makedirs(self.directory, exist_ok=True)
-        images = self.model.generate(self.num_samples, seed=self.seed)
-        data.save_grid(
-            images, os.path.join(self.directory, f"epoch_{epoch + 1:04d}.png")
-        )
+        path = os.path.join(self.directory, f"epoch_{epoch + 1:04d}.png")
+        num_classes = getattr(self.model, "num_classes", None)
+        if num_classes is None:
+            images = self.model.generate(self.num_samples, seed=self.seed)
+            data.save_grid(images, path)
+            return
+        per_class = max(1, self.num_samples // num_classes)
+        labels = np.repeat(np.arange(num_classes), per_class)
+        images = self.model.generate(len(labels), labels=labels, seed=self.seed)
+        data.save_grid(images, path, cols=per_class)

@@ -98,6 +98,7 @@ class _Options:
     color_mode: str | None = None
     drop_remainder: bool = False
     limit: int | None = None
+    binarize: bool = False
 
     def __post_init__(self):
         _check_positive_int("batch_size", self.batch_size)
@@ -152,6 +153,7 @@ def load(
     color_mode: str | None = None,
     data_dir: str | os.PathLike | None = None,
     drop_remainder: bool = False,
+    binarize: bool = False,
     limit: int | None = None,
 ) -> tf.data.Dataset:
     """Loads a dataset by name or path: the one entry point for training data.
@@ -193,6 +195,8 @@ def load(
             channels, or None to keep the native channels.
         data_dir: Folder where TFDS datasets are stored or prepared.
         drop_remainder: Whether to drop the last, smaller batch.
+        binarize: Dynamic binarisation (for Bernoulli VAEs): each epoch, every
+            pixel becomes 1 with probability `(x + 1) / 2` and -1 otherwise.
         limit: Use at most this many examples, e.g. for quick tests.
 
     Returns:
@@ -205,6 +209,7 @@ def load(
         shuffle=shuffle,
         seed=seed,
         drop_remainder=drop_remainder,
+        binarize=binarize,
         limit=limit,
     )
     if name_or_path == "glyphs":
@@ -252,6 +257,7 @@ def from_tfds(
     image_size: tuple[int, int] | None = None,
     color_mode: str | None = None,
     drop_remainder: bool = False,
+    binarize: bool = False,
     limit: int | None = None,
 ) -> tf.data.Dataset:
     """Loads a TensorFlow Datasets image classification dataset.
@@ -273,7 +279,7 @@ def from_tfds(
         data_dir: Folder where TFDS datasets are stored, or None for the TFDS
             default (`~/tensorflow_datasets`).
         batch_size, with_labels, shuffle, seed, image_size, color_mode,
-        drop_remainder, limit: As in `load()`.
+        drop_remainder, limit, binarize: As in `load()`.
 
     Returns:
         A `tf.data.Dataset`, see `load()`.
@@ -290,6 +296,7 @@ def from_tfds(
         image_size=image_size,
         color_mode=color_mode,
         drop_remainder=drop_remainder,
+        binarize=binarize,
         limit=limit,
     )
     # Imported here because importing TFDS takes seconds.
@@ -339,6 +346,7 @@ def from_idx(
     image_size: tuple[int, int] | None = None,
     color_mode: str | None = None,
     drop_remainder: bool = False,
+    binarize: bool = False,
     limit: int | None = None,
 ) -> tf.data.Dataset:
     """Loads MNIST-format IDX files, gzipped or not.
@@ -363,7 +371,7 @@ def from_idx(
         with_labels: Whether to yield `(images, labels)`. Defaults to True
             when `labels_path` is given, False otherwise.
         batch_size, shuffle, seed, image_size, color_mode, drop_remainder,
-        limit: As in `load()`.
+        limit, binarize: As in `load()`.
 
     Returns:
         A `tf.data.Dataset`, see `load()`.
@@ -395,6 +403,7 @@ def from_idx(
         image_size=image_size,
         color_mode=color_mode,
         drop_remainder=drop_remainder,
+        binarize=binarize,
         limit=limit,
     )
 
@@ -463,6 +472,7 @@ def from_directory(
     shuffle: bool = True,
     seed: int | None = None,
     drop_remainder: bool = False,
+    binarize: bool = False,
     limit: int | None = None,
 ) -> tf.data.Dataset:
     """Loads a folder of images (PNG, JPEG, BMP, GIF), resized to one size.
@@ -487,7 +497,7 @@ def from_directory(
         color_mode: `"rgb"` or `"grayscale"`.
         with_labels: Whether to yield `(images, labels)` with labels from the
             class subfolders.
-        batch_size, shuffle, seed, drop_remainder, limit: As in `load()`.
+        batch_size, shuffle, seed, drop_remainder, limit, binarize: As in `load()`.
 
     Returns:
         A `tf.data.Dataset`, see `load()`.
@@ -503,6 +513,7 @@ def from_directory(
         image_size=image_size,
         color_mode=color_mode,
         drop_remainder=drop_remainder,
+        binarize=binarize,
         limit=limit,
     )
     if color_mode is None:
@@ -554,6 +565,7 @@ def from_numpy(
     image_size: tuple[int, int] | None = None,
     color_mode: str | None = None,
     drop_remainder: bool = False,
+    binarize: bool = False,
     limit: int | None = None,
 ) -> tf.data.Dataset:
     """Wraps in-memory images (and labels) in a dataset.
@@ -577,7 +589,7 @@ def from_numpy(
         labels: Optional integer array of shape `(N,)`; if given, the dataset
             yields `(images, labels)`.
         batch_size, shuffle, seed, image_size, color_mode, drop_remainder,
-        limit: As in `load()`.
+        limit, binarize: As in `load()`.
 
     Returns:
         A `tf.data.Dataset`, see `load()`.
@@ -593,6 +605,7 @@ def from_numpy(
         image_size=image_size,
         color_mode=color_mode,
         drop_remainder=drop_remainder,
+        binarize=binarize,
         limit=limit,
     )
     images, value_range = _standardize_images(images)
@@ -719,7 +732,24 @@ def _pipeline(source: _Source, options: _Options) -> tf.data.Dataset:
         )
     else:
         dataset = dataset.map(preprocess, num_parallel_calls=tf.data.AUTOTUNE)
+    if options.binarize:
+        # One fresh seed per batch, different every epoch yet reproducible.
+        seeds = tf.data.Dataset.random(
+            seed=options.seed, rerandomize_each_iteration=True
+        )
+        dataset = tf.data.Dataset.zip(dataset, seeds).map(
+            _binarize, num_parallel_calls=tf.data.AUTOTUNE
+        )
     return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def _binarize(batch, seed):
+    """Samples {-1, 1} pixels, 1 with probability `(x + 1) / 2`."""
+    tf = _tensorflow()
+    images, labels = batch if isinstance(batch, tuple) else (batch, None)
+    noise = tf.random.stateless_uniform(tf.shape(images), seed=tf.stack([seed, 0]))
+    binary = tf.where(noise < (images + 1.0) / 2.0, 1.0, -1.0)
+    return binary if labels is None else (binary, labels)
 
 
 def _preprocess(images, *, value_range, image_size, color_mode):

@@ -452,3 +452,27 @@ def test_save_grid_rejects_bad_shapes(tmp_path):
         data.save_grid(np.zeros((2, 4)), tmp_path / "x.png")
     with pytest.raises(ValueError, match="cols must be a positive integer"):
         data.save_grid(np.zeros((2, 4, 4)), tmp_path / "x.png", cols=0)
+
+
+def test_binarize_samples_new_binary_pixels_each_epoch():
+    gray = np.full((64, 28, 28), 64, dtype=np.uint8)  # p(white) = 64 / 255
+    dataset = data.from_numpy(gray, batch_size=64, binarize=True, seed=0)
+    first, second = (next(iter(dataset)).numpy() for _ in range(2))
+    assert set(np.unique(first)) == {-1.0, 1.0}
+    assert abs((first == 1.0).mean() - 64 / 255) < 0.01
+    assert not np.array_equal(first, second)
+
+
+def test_binarize_keeps_labels_and_is_reproducible_for_a_seed():
+    gray = np.full((8, 28, 28), 128, dtype=np.uint8)
+    labels = np.arange(8)
+
+    def first_batch():
+        dataset = data.from_numpy(
+            gray, labels, batch_size=8, binarize=True, seed=3, shuffle=False
+        )
+        return next(iter(dataset))
+
+    (images_a, labels_a), (images_b, _) = first_batch(), first_batch()
+    np.testing.assert_array_equal(images_a.numpy(), images_b.numpy())
+    np.testing.assert_array_equal(labels_a.numpy(), labels)

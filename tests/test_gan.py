@@ -28,7 +28,28 @@ def tiny_dcgan(seed=1):
     )
 
 
-BUILDERS = {"gan": tiny_gan, "dcgan": tiny_dcgan}
+def tiny_cgan(seed=1, conditioning="projection"):
+    return kgen.ConditionalGAN(
+        kgen.networks.dcgan_generator(
+            latent_dim=LATENT_DIM, base_filters=4, num_classes=10, embedding_dim=4
+        ),
+        kgen.networks.dcgan_discriminator(
+            base_filters=4, num_classes=10, conditioning=conditioning
+        ),
+        num_classes=10,
+        seed=seed,
+    )
+
+
+BUILDERS = {"gan": tiny_gan, "dcgan": tiny_dcgan, "cgan": tiny_cgan}
+
+
+def train(model, images, **kwargs):
+    """`fit` on `images`, with labels 0..9 repeated for a conditional model."""
+    labels = None
+    if isinstance(model, kgen.ConditionalGAN):
+        labels = np.arange(len(images)) % 10
+    return model.fit(images, labels, verbose=0, **kwargs)
 
 
 @pytest.fixture(params=sorted(BUILDERS))
@@ -54,7 +75,7 @@ def test_one_epoch_trains_both_networks(build, tiny_images):
     model.compile()
     generator_before = weights_of(model.generator)
     discriminator_before = weights_of(model.discriminator)
-    history = model.fit(tiny_images, batch_size=8, epochs=1, verbose=0)
+    history = train(model, tiny_images, batch_size=8, epochs=1)
     assert set(history.history) == METRIC_KEYS
     for values in history.history.values():
         assert all(math.isfinite(v) for v in values)
@@ -109,7 +130,10 @@ def test_same_seed_same_samples(build):
     z = np.random.default_rng(0).normal(size=(5, LATENT_DIM)).astype("float32")
     images = model.generate(z=z, batch_size=2)
     assert images.shape == (5, 28, 28, 1) and images.dtype == np.float32
-    np.testing.assert_allclose(images, model.predict(z, verbose=0), atol=1e-6)
+    inputs = z
+    if isinstance(model, kgen.ConditionalGAN):
+        inputs = [z, np.arange(5) % 10]  # generate()'s default labels
+    np.testing.assert_allclose(images, model.predict(inputs, verbose=0), atol=1e-6)
 
 
 def test_training_is_reproducible_for_a_seed(build, tiny_images):
@@ -118,7 +142,7 @@ def test_training_is_reproducible_for_a_seed(build, tiny_images):
         keras.utils.set_random_seed(7)
         model = build(seed=7)
         model.compile()
-        model.fit(tiny_images, batch_size=8, epochs=1, verbose=0, shuffle=False)
+        train(model, tiny_images, batch_size=8, epochs=1, shuffle=False)
         results.append(model.generate(4, seed=0))
     np.testing.assert_allclose(results[0], results[1], atol=1e-6)
 
@@ -126,7 +150,7 @@ def test_training_is_reproducible_for_a_seed(build, tiny_images):
 def test_keras_file_round_trip_keeps_optimizer_state(build, tiny_images, tmp_path):
     model = build()
     model.compile(loss="hinge", discriminator_steps=2)
-    model.fit(tiny_images, batch_size=8, epochs=1, verbose=0)
+    train(model, tiny_images, batch_size=8, epochs=1)
     path = tmp_path / "model.keras"
     model.save(path)
     restored = keras.saving.load_model(path)
@@ -142,7 +166,7 @@ def test_keras_file_round_trip_keeps_optimizer_state(build, tiny_images, tmp_pat
         np.testing.assert_array_equal(np.array(original), np.array(loaded))
     assert int(restored.d_optimizer.iterations.numpy()) == 8
     # Training resumes from the restored state.
-    restored.fit(tiny_images, batch_size=8, epochs=1, verbose=0)
+    train(restored, tiny_images, batch_size=8, epochs=1)
     assert int(restored.d_optimizer.iterations.numpy()) == 16
 
 
@@ -152,12 +176,20 @@ def test_export_round_trip(build, tmp_path):
     path = str(tmp_path / "saved")
     model.export(path, verbose=False)
     reloaded = tf.saved_model.load(path)
-    z = np.random.default_rng(0).normal(size=(3, LATENT_DIM)).astype("float32")
-    expected = model.generate(z=z)
-    served = reloaded.signatures["serving_default"](z=tf.constant(z))
+    inputs = {
+        "z": np.random.default_rng(0).normal(size=(3, LATENT_DIM)).astype("float32")
+    }
+    if isinstance(model, kgen.ConditionalGAN):
+        inputs["labels"] = np.array([0, 9, 4], dtype="int32")
+    expected = model.generate(**inputs)
+    served = reloaded.signatures["serving_default"](
+        **{key: tf.constant(value) for key, value in inputs.items()}
+    )
     (output,) = served.values()
     np.testing.assert_allclose(output.numpy(), expected, atol=1e-5)
-    np.testing.assert_allclose(reloaded.serve(z).numpy(), expected, atol=1e-5)
+    np.testing.assert_allclose(
+        reloaded.serve(*inputs.values()).numpy(), expected, atol=1e-5
+    )
 
 
 def test_backup_and_restore_resumes_an_interrupted_run(tiny_images, tmp_path):
@@ -271,3 +303,64 @@ def test_bad_training_data_is_named(images, match):
     model.compile()
     with pytest.raises(ValueError, match=match):
         model.fit(images, batch_size=8, epochs=1, verbose=0)
+
+
+@pytest.mark.parametrize("conditioning", ["concat", "projection"])
+def test_conditional_gan_uses_its_labels(conditioning, tiny_images):
+    model = tiny_cgan(conditioning=conditioning)
+    model.compile()
+    history = train(model, tiny_images, batch_size=16, epochs=1)
+    assert all(math.isfinite(v[0]) for v in history.history.values())
+    same_z = {"num_samples": 4, "seed": 0}
+    threes = model.generate(labels=3, **same_z)
+    np.testing.assert_array_equal(threes, model.generate(labels=[3, 3, 3, 3], **same_z))
+    assert not np.allclose(threes, model.generate(labels=4, **same_z))
+    # Without labels, generate() cycles through the classes.
+    np.testing.assert_array_equal(
+        model.generate(**same_z), model.generate(labels=[0, 1, 2, 3], **same_z)
+    )
+
+
+@pytest.mark.parametrize(
+    "labels, match",
+    [
+        (10, "labels must be in \\[0, 10\\)"),
+        ([-1, 0], "labels must be in"),
+        ([1, 2, 3], "one integer or 2 of them"),
+        ([0.5, 1.5], "labels must be integers"),
+    ],
+)
+def test_conditional_gan_rejects_bad_labels(labels, match):
+    with pytest.raises(ValueError, match=match):
+        tiny_cgan().generate(2, labels=labels, seed=0)
+
+
+def test_conditional_gan_needs_labelled_data_and_two_input_networks(tiny_images):
+    model = tiny_cgan()
+    model.compile()
+    with pytest.raises(ValueError, match="with_labels=True"):
+        model.fit(tiny_images, batch_size=8, epochs=1, verbose=0)
+    with pytest.raises(ValueError, match="two inputs"):
+        kgen.ConditionalGAN(
+            kgen.networks.mlp_generator(latent_dim=8),
+            kgen.networks.mlp_discriminator(num_classes=10),
+            num_classes=10,
+        )
+    with pytest.raises(ValueError, match="num_classes must be a positive"):
+        kgen.ConditionalGAN(
+            kgen.networks.mlp_generator(latent_dim=8, num_classes=10),
+            kgen.networks.mlp_discriminator(num_classes=10),
+        )
+
+
+def test_sample_grid_lays_out_one_row_per_class(tiny_images, tmp_path):
+    from PIL import Image
+
+    model = tiny_cgan()
+    model.compile()
+    grid = kgen.callbacks.SampleGrid(tmp_path, num_samples=20)
+    train(model, tiny_images, batch_size=16, epochs=1, callbacks=[grid])
+    image = Image.open(tmp_path / "epoch_0001.png")
+    rows = image.height // 28
+    columns = image.width // 28
+    assert (rows, columns) == (10, 2)
