@@ -1,9 +1,11 @@
 """SavedModel export that works from every backend.
 
-TensorFlow and JAX export directly with `keras.Model.export`. PyTorch cannot
-write a SavedModel, so the model is saved as a `.keras` file and re-exported by a
-child Python process running the TensorFlow backend: `.keras` weights are
-backend-independent, so the served function is the same network.
+Models list their serving endpoints (`export_endpoints()`: name, layer, input
+signature; the first is also `serving_default`). TensorFlow and JAX write them
+with `keras.export.ExportArchive`. PyTorch cannot write a SavedModel, so the
+model is saved as a `.keras` file and re-exported by a child Python process
+running the TensorFlow backend: `.keras` weights are backend-independent, so
+the served function is the same network.
 
 The child is also a command: `KERAS_BACKEND=tensorflow python -m kgen.export
 model.keras saved_models/name` turns a `.keras` file into a SavedModel.
@@ -17,11 +19,46 @@ import tempfile
 import keras
 
 
-def export_saved_model(model, filepath, format="tf_saved_model", **kwargs):
-    """Calls `keras.Model.export`, through a TensorFlow child under PyTorch."""
-    if format != "tf_saved_model" or keras.backend.backend() != "torch":
-        keras.Model.export(model, str(filepath), format=format, **kwargs)
+class SavedModelExport:
+    """Mixin for kgen models: `export()` writes all of `export_endpoints()`."""
+
+    def export_endpoints(self) -> list:
+        """`[(name, layer, input_signature), ...]`; the first is the default."""
+        raise NotImplementedError
+
+    def export(self, filepath, format="tf_saved_model", verbose=None, **kwargs):
+        """Writes a SavedModel with this model's serving endpoints.
+
+        Works on every backend (under PyTorch through a TensorFlow child
+        process). Reload it with plain `tf.saved_model.load(filepath)`; no
+        Keras or kgen import is needed to serve it. Other `format`s are passed
+        to `keras.Model.export`.
+        """
+        if format != "tf_saved_model":
+            return keras.Model.export(
+                self, filepath, format=format, verbose=verbose, **kwargs
+            )
+        if kwargs:
+            raise ValueError(
+                f"kgen models export their own signatures; unexpected arguments "
+                f"{sorted(kwargs)}"
+            )
+        export_saved_model(self, filepath, verbose=verbose)
+
+
+def export_saved_model(model, filepath, verbose=None):
+    """Writes `model.export_endpoints()` as a SavedModel at `filepath`."""
+    verbose = True if verbose is None else verbose
+    if keras.backend.backend() == "torch":
+        _export_in_tensorflow_child(model, filepath, verbose)
         return
+    archive = keras.export.ExportArchive()
+    for name, layer, input_signature in model.export_endpoints():
+        archive.track_and_add_endpoint(name, layer, input_signature)
+    archive.write_out(str(filepath), verbose=verbose)
+
+
+def _export_in_tensorflow_child(model, filepath, verbose):
     with tempfile.TemporaryDirectory() as tmp:
         keras_path = os.path.join(tmp, "model.keras")
         model.save(keras_path)
@@ -37,7 +74,7 @@ def export_saved_model(model, filepath, format="tf_saved_model", **kwargs):
             "Exporting the SavedModel under the TensorFlow backend failed:\n"
             + result.stderr[-4000:]
         )
-    if kwargs.get("verbose", True) is not False:
+    if verbose:
         print(f"Saved artifact at '{filepath}' (exported by a TensorFlow process).")
 
 
@@ -49,7 +86,7 @@ def main(argv: list[str]) -> None:
     import kgen  # noqa: F401  (registers kgen's classes for loading)
 
     model = keras.saving.load_model(argv[0], compile=False)
-    model.export(argv[1], verbose=False)
+    export_saved_model(model, argv[1], verbose=False)
 
 
 if __name__ == "__main__":

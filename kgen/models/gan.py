@@ -6,7 +6,7 @@ import keras
 from keras import ops
 
 from kgen import backend, losses
-from kgen.export import export_saved_model
+from kgen.export import SavedModelExport
 from kgen.models.generative import latent_vectors, predict_in_batches
 from kgen.networks.validation import check_positive
 
@@ -32,7 +32,7 @@ def default_optimizer():
 
 
 @keras.saving.register_keras_serializable(package="kgen")
-class GAN(keras.Model):
+class GAN(SavedModelExport, keras.Model):
     """A generative adversarial network with its own `train_step`.
 
     Each training step draws fresh noise, updates the discriminator
@@ -299,30 +299,9 @@ class GAN(keras.Model):
             keras.InputSpec(shape=(None, self.latent_dim), dtype="float32", name="z")
         ]
 
-    def export(
-        self,
-        filepath,
-        format="tf_saved_model",
-        verbose=None,
-        input_signature=None,
-        **kwargs,
-    ):
-        """Writes a SavedModel whose default signature maps `z` to images.
-
-        Works on every backend: under PyTorch the model is re-exported by a
-        TensorFlow child process (see `kgen.export`). Load it with plain
-        `tf.saved_model.load(filepath).serve(z)`.
-        """
-        if input_signature is None:
-            input_signature = self._serving_signature()
-        export_saved_model(
-            self,
-            filepath,
-            format=format,
-            verbose=verbose,
-            input_signature=input_signature,
-            **kwargs,
-        )
+    def export_endpoints(self):
+        """`serve` (the default signature): latent vectors to images."""
+        return [("serve", self, self._serving_signature())]
 
     def get_config(self):
         config = super().get_config()
