@@ -14,8 +14,8 @@ images = gan.generate(64, seed=0)
 ```
 """
 
-from kgen import callbacks, config, data, losses, networks
-from kgen.models import DCGAN, GAN, ConditionalGAN
+from kgen import callbacks, config, data, layers, losses, networks
+from kgen.models import DCGAN, GAN, VAE, ConditionalGAN
 
 __version__ = "0.1.0"
 
@@ -23,9 +23,11 @@ __all__ = [
     "ConditionalGAN",
     "DCGAN",
     "GAN",
+    "VAE",
     "callbacks",
     "config",
     "data",
+    "layers",
     "losses",
     "networks",
 ]

@@ -1,7 +1,8 @@
 """SavedModel export that works from every backend.
 
-Models list their serving endpoints (`export_endpoints()`: name, layer, input
-signature; the first is also `serving_default`). TensorFlow and JAX write them
+Models list their serving endpoints (`export_endpoints()`: name, function,
+input signature; the first is also `serving_default`). The functions name their
+arguments, which become the signature's argument names. TensorFlow and JAX write them
 with `keras.export.ExportArchive`. PyTorch cannot write a SavedModel, so the
 model is saved as a `.keras` file and re-exported by a child Python process
 running the TensorFlow backend: `.keras` weights are backend-independent, so
@@ -23,7 +24,7 @@ class SavedModelExport:
     """Mixin for kgen models: `export()` writes all of `export_endpoints()`."""
 
     def export_endpoints(self) -> list:
-        """`[(name, layer, input_signature), ...]`; the first is the default."""
+        """`[(name, function, input_signature), ...]`; the first is the default."""
         raise NotImplementedError
 
     def export(self, filepath, format="tf_saved_model", verbose=None, **kwargs):
@@ -53,8 +54,11 @@ def export_saved_model(model, filepath, verbose=None):
         _export_in_tensorflow_child(model, filepath, verbose)
         return
     archive = keras.export.ExportArchive()
-    for name, layer, input_signature in model.export_endpoints():
-        archive.track_and_add_endpoint(name, layer, input_signature)
+    # Track the model once: every endpoint runs on its variables (tracking a
+    # sub-network again would duplicate them on JAX).
+    archive.track(model)
+    for name, function, input_signature in model.export_endpoints():
+        archive.add_endpoint(name, function, input_signature)
     archive.write_out(str(filepath), verbose=verbose)
 
 

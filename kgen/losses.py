@@ -1,4 +1,4 @@
-"""Adversarial losses for kgen's GANs.
+"""Losses: adversarial objectives for the GANs, likelihood terms for the VAE.
 
 Each loss turns discriminator logits into the discriminator's and the
 generator's objectives. A loss with `gradient_penalty_weight > 0` asks the model
@@ -12,6 +12,8 @@ d_loss = loss.discriminator_loss(real_logits, fake_logits)
 g_loss = loss.generator_loss(fake_logits)
 ```
 """
+
+import math
 
 import keras
 from keras import ops
@@ -160,3 +162,45 @@ def gradient_penalty(critic, real_images, fake_images, seed):
     grads = backend.input_gradient(lambda x: critic(x, training=True), interpolates)
     norms = ops.sqrt(ops.sum(ops.square(grads), axis=(1, 2, 3)) + 1e-12)
     return ops.mean(ops.square(norms - 1.0))
+
+
+def gaussian_kl(mean, log_var):
+    """KL(N(mean, exp(log_var)) || N(0, I)) per example, summed over latents."""
+    return 0.5 * ops.sum(ops.exp(log_var) + ops.square(mean) - 1.0 - log_var, axis=-1)
+
+
+def _sum_per_example(values):
+    return ops.sum(ops.reshape(values, (ops.shape(values)[0], -1)), axis=-1)
+
+
+def bernoulli_log_likelihood(images, logits):
+    """log p(x | logits) per example for images in [-1, 1] (pixel p = (x+1)/2).
+
+    Exact for binarised images ({-1, 1}); for grey levels it is the usual
+    cross-entropy surrogate.
+    """
+    targets = (images + 1.0) / 2.0
+    return -_sum_per_example(
+        targets * ops.softplus(-logits) + (1.0 - targets) * ops.softplus(logits)
+    )
+
+
+def gaussian_log_likelihood(images, mean, std):
+    """log N(x; mean, std^2 I) per example, in nats."""
+    z = (images - mean) / std
+    return -_sum_per_example(
+        0.5 * ops.square(z) + ops.log(std) + 0.5 * math.log(2.0 * math.pi)
+    )
+
+
+def standard_normal_log_density(z):
+    """log N(z; 0, I) per example."""
+    return -0.5 * ops.sum(ops.square(z) + math.log(2.0 * math.pi), axis=-1)
+
+
+def normal_log_density(z, mean, log_var):
+    """log N(z; mean, exp(log_var)) per example."""
+    return -0.5 * ops.sum(
+        ops.square(z - mean) / ops.exp(log_var) + log_var + math.log(2.0 * math.pi),
+        axis=-1,
+    )

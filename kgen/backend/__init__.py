@@ -3,8 +3,10 @@
 Every model writes its training step once, in `keras.ops`, as a stateful function
 `model.stateful_train_step(data)`. Each backend module provides three things:
 
-- `train_step(model, *args)`: what Keras' trainer calls. TensorFlow and PyTorch
-  pass `(data)`; JAX passes `(state, data)` and expects the new state back.
+- `train_step(model, *args)` and `test_step(model, *args)`: what Keras' trainer
+  calls. TensorFlow and PyTorch pass `(data)`; JAX passes `(state, data)` and
+  expects the new state back. They run `model.stateful_train_step(data)` and
+  `model.stateful_test_step(data)`.
 - `value_and_grad(loss_fn, variables)`: runs `loss_fn() -> (loss, aux)` and
   returns `(loss, aux, grads)` with the gradients of `loss` for `variables`.
 - `input_gradient(fn, inputs)`: the gradient of `sum(fn(inputs))` with respect to
@@ -30,6 +32,10 @@ def _backend_module():
 
 def train_step(model, *args):
     return _backend_module().train_step(model, *args)
+
+
+def test_step(model, *args):
+    return _backend_module().test_step(model, *args)
 
 
 def value_and_grad(loss_fn, variables):

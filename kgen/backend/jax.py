@@ -13,29 +13,39 @@ import keras
 from keras.src.backend.common.stateless_scope import get_stateless_scope
 
 
-def _state_variables(model):
-    return (
-        model.trainable_variables,
-        model.non_trainable_variables,
-        model.optimizer.variables,
-        model.metrics_variables,
-    )
-
-
-def train_step(model, state, data):
-    groups = _state_variables(model)
+def _run_in_scope(step, groups, state, data):
+    """Runs the stateful `step(data)` on `state`, the values of `groups`."""
     mapping = [
         (variable, value)
         for variables, values in zip(groups, state, strict=True)
         for variable, value in zip(variables, values, strict=True)
     ]
     with keras.StatelessScope(state_mapping=mapping) as scope:
-        logs = model.stateful_train_step(data)
+        logs = step(data)
     new_state = tuple(
         [scope.get_current_value(variable) for variable in variables]
         for variables in groups
     )
     return logs, new_state
+
+
+def train_step(model, state, data):
+    groups = (
+        model.trainable_variables,
+        model.non_trainable_variables,
+        model.optimizer.variables,
+        model.metrics_variables,
+    )
+    return _run_in_scope(model.stateful_train_step, groups, state, data)
+
+
+def test_step(model, state, data):
+    groups = (
+        model.trainable_variables,
+        model.non_trainable_variables,
+        model.metrics_variables,
+    )
+    return _run_in_scope(model.stateful_test_step, groups, state, data)
 
 
 def value_and_grad(loss_fn, variables):

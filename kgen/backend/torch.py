@@ -7,6 +7,10 @@ def train_step(model, data):
     return model.stateful_train_step(data)
 
 
+def test_step(model, data):
+    return model.stateful_test_step(data)
+
+
 def value_and_grad(loss_fn, variables):
     loss, aux = loss_fn()
     values = [v.value for v in variables]

@@ -3,5 +3,6 @@
 from kgen.models.conditional_gan import ConditionalGAN
 from kgen.models.dcgan import DCGAN
 from kgen.models.gan import GAN
+from kgen.models.vae import VAE
 
-__all__ = ["ConditionalGAN", "DCGAN", "GAN"]
+__all__ = ["VAE", "ConditionalGAN", "DCGAN", "GAN"]

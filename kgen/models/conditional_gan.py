@@ -104,6 +104,10 @@ class ConditionalGAN(GAN):
             )
         return [z, ops.convert_to_tensor(labels.astype("int32"))]
 
+    def export_endpoints(self):
+        """`serve` (the default signature): `(z, labels)` to images."""
+        return [("serve", lambda z, labels: self(z, labels), self._serving_signature())]
+
     def _serving_signature(self):
         return [
             keras.InputSpec(shape=(None, self.latent_dim), dtype="float32", name="z"),

@@ -7,7 +7,11 @@ from keras import ops
 
 from kgen import backend, losses
 from kgen.export import SavedModelExport
-from kgen.models.generative import latent_vectors, predict_in_batches
+from kgen.models.generative import (
+    RecordedCompile,
+    latent_vectors,
+    predict_in_batches,
+)
 from kgen.networks.validation import check_positive
 
 
@@ -32,7 +36,7 @@ def default_optimizer():
 
 
 @keras.saving.register_keras_serializable(package="kgen")
-class GAN(SavedModelExport, keras.Model):
+class GAN(RecordedCompile, SavedModelExport, keras.Model):
     """A generative adversarial network with its own `train_step`.
 
     Each training step draws fresh noise, updates the discriminator
@@ -157,28 +161,12 @@ class GAN(SavedModelExport, keras.Model):
         # Built now so that loading a checkpoint (`.keras`, BackupAndRestore)
         # finds both optimizers' slots before the first step.
         optimizer.build(self.trainable_variables)
-        self._gan_compile_config = {
-            "d_optimizer": d_optimizer,
-            "g_optimizer": g_optimizer,
-            "loss": self.adversarial_loss,
-            "discriminator_steps": discriminator_steps,
+        self._record_compile(
+            d_optimizer=d_optimizer,
+            g_optimizer=g_optimizer,
+            loss=self.adversarial_loss,
+            discriminator_steps=discriminator_steps,
             **kwargs,
-        }
-
-    def get_compile_config(self):
-        if not self.compiled:
-            return {}
-        return {
-            key: keras.saving.serialize_keras_object(value)
-            for key, value in self._gan_compile_config.items()
-        }
-
-    def compile_from_config(self, config):
-        self.compile(
-            **{
-                key: keras.saving.deserialize_keras_object(value)
-                for key, value in config.items()
-            }
         )
 
     @property
@@ -301,7 +289,7 @@ class GAN(SavedModelExport, keras.Model):
 
     def export_endpoints(self):
         """`serve` (the default signature): latent vectors to images."""
-        return [("serve", self, self._serving_signature())]
+        return [("serve", lambda z: self(z), self._serving_signature())]
 
     def get_config(self):
         config = super().get_config()

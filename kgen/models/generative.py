@@ -1,5 +1,6 @@
-"""What every kgen generative model shares: latent sampling for `generate()`."""
+"""What every kgen generative model shares: `generate()` helpers, compile config."""
 
+import keras
 import numpy as np
 from keras import ops, random
 
@@ -51,3 +52,30 @@ def predict_in_batches(network, inputs, batch_size):
         )
         outputs.append(ops.convert_to_numpy(network(chunk, training=False)))
     return np.concatenate(outputs, axis=0)
+
+
+class RecordedCompile:
+    """Mixin: `.keras` files re-run a custom `compile()` with its arguments.
+
+    Keras only restores a model's compile state itself when `compile()` is not
+    overridden; kgen's models override it, so they record what they were given.
+    """
+
+    def _record_compile(self, **arguments):
+        self._compile_arguments = arguments
+
+    def get_compile_config(self):
+        if not self.compiled:
+            return {}
+        return {
+            key: keras.saving.serialize_keras_object(value)
+            for key, value in self._compile_arguments.items()
+        }
+
+    def compile_from_config(self, config):
+        self.compile(
+            **{
+                key: keras.saving.deserialize_keras_object(value)
+                for key, value in config.items()
+            }
+        )

@@ -2,8 +2,13 @@
 
 from kgen.networks.dcgan import dcgan_discriminator, dcgan_generator
 from kgen.networks.mlp import mlp_discriminator, mlp_generator
+from kgen.networks.vae import conv_decoder, conv_encoder, mlp_decoder, mlp_encoder
 
 __all__ = [
+    "conv_decoder",
+    "conv_encoder",
+    "mlp_decoder",
+    "mlp_encoder",
     "dcgan_discriminator",
     "dcgan_generator",
     "mlp_discriminator",

@@ -14,7 +14,7 @@ from kgen.networks.validation import check_image_shape, check_positive
 _NORMALIZATIONS = ("batch", "layer", "none")
 
 
-def _num_upsamplings(image_shape):
+def num_upsamplings(image_shape):
     """Halvings from `image_shape` down to a seed of at least 4x4 pixels.
 
     28 -> 14 -> 7 (2), 32 -> 16 -> 8 -> 4 (3), 64 -> ... -> 4 (4).
@@ -74,7 +74,7 @@ def dcgan_generator(
     check_positive("base_filters", base_filters)
     check_conditioning(num_classes, "concat")
     image_shape = check_image_shape(image_shape)
-    steps = _num_upsamplings(image_shape)
+    steps = num_upsamplings(image_shape)
     seed_h, seed_w = (size // 2**steps for size in image_shape[:2])
     filters = base_filters * 2 ** (steps - 1)
 
@@ -124,7 +124,7 @@ def dcgan_discriminator(
     check_positive("base_filters", base_filters)
     check_conditioning(num_classes, conditioning)
     image_shape = check_image_shape(image_shape)
-    steps = _num_upsamplings(image_shape)
+    steps = num_upsamplings(image_shape)
 
     inputs, x, labels = discriminator_inputs(image_shape, num_classes, conditioning)
     x = layers.Conv2D(base_filters, 4, strides=2, padding="same")(x)

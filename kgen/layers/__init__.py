@@ -1,0 +1,5 @@
+"""Small reusable layers."""
+
+from kgen.layers.sampling import Sampling
+
+__all__ = ["Sampling"]
