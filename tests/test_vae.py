@@ -140,12 +140,12 @@ def test_kl_of_the_prior_against_itself_is_zero():
 
 
 def test_likelihoods_match_hand_computation():
-    images = np.array([[[[1.0]], [[-1.0]]]], "float32")  # one 2x1 image, pixels 1, -1
-    logits = np.array([[[[2.0]], [[0.5]]]], "float32")
+    images = ops.convert_to_tensor([[[[1.0]], [[-1.0]]]])  # one 2x1 image: 1, -1
+    logits = ops.convert_to_tensor([[[[2.0]], [[0.5]]]])
     expected = np.log(1 / (1 + np.exp(-2.0))) + np.log(1 - 1 / (1 + np.exp(-0.5)))
     bernoulli = kgen.losses.bernoulli_log_likelihood(images, logits)
     np.testing.assert_allclose(ops.convert_to_numpy(bernoulli), [expected], rtol=1e-5)
-    gaussian = kgen.losses.gaussian_log_likelihood(images, np.zeros_like(images), 0.5)
+    gaussian = kgen.losses.gaussian_log_likelihood(images, ops.zeros_like(images), 0.5)
     expected = 2 * (-0.5 * 4.0 - np.log(0.5) - 0.5 * np.log(2 * np.pi))
     np.testing.assert_allclose(ops.convert_to_numpy(gaussian), [expected], rtol=1e-5)
 
