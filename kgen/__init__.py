@@ -14,7 +14,8 @@ images = gan.generate(64, seed=0)
 ```
 """
 
-from kgen import callbacks, config, data, layers, losses, networks
+from kgen import callbacks, completion, config, data, layers, losses, networks
+from kgen.completion import complete
 from kgen.models import DCGAN, GAN, VAE, ConditionalGAN
 
 __version__ = "0.1.0"
@@ -25,6 +26,8 @@ __all__ = [
     "GAN",
     "VAE",
     "callbacks",
+    "complete",
+    "completion",
     "config",
     "data",
     "layers",

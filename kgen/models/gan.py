@@ -7,11 +7,7 @@ from keras import ops
 
 from kgen import backend, losses
 from kgen.export import SavedModelExport
-from kgen.models.generative import (
-    RecordedCompile,
-    latent_vectors,
-    predict_in_batches,
-)
+from kgen.models.generative import Generative, RecordedCompile
 from kgen.networks.validation import check_positive
 
 
@@ -36,7 +32,7 @@ def default_optimizer():
 
 
 @keras.saving.register_keras_serializable(package="kgen")
-class GAN(RecordedCompile, SavedModelExport, keras.Model):
+class GAN(Generative, RecordedCompile, SavedModelExport, keras.Model):
     """A generative adversarial network with its own `train_step`.
 
     Each training step draws fresh noise, updates the discriminator
@@ -255,32 +251,6 @@ class GAN(RecordedCompile, SavedModelExport, keras.Model):
         loss, _, grads = backend.value_and_grad(loss_fn, variables)
         self.g_optimizer.apply(grads, variables)
         return loss
-
-    def generate(
-        self, num_samples=None, *, z=None, labels=None, seed=None, batch_size=256
-    ):
-        """Generates images, as a float32 NumPy array in [-1, 1].
-
-        Args:
-            num_samples: how many images; or pass `z`.
-            z: latent vectors `(num_samples, latent_dim)` to decode.
-            labels: only for conditional models; must be None here.
-            seed: integer seed: the same seed gives the same images.
-            batch_size: images generated per forward pass.
-        """
-        z = latent_vectors(self.latent_dim, num_samples, z, seed, self.seed_generator)
-        return predict_in_batches(
-            self.generator, self._generator_feed(z, labels), batch_size
-        )
-
-    def _generator_feed(self, z, labels):
-        """The generator's inputs for `generate()`: here just `z`."""
-        if labels is not None:
-            raise ValueError(
-                f"{type(self).__name__} is unconditional and takes no labels; "
-                "use kgen.ConditionalGAN for class-conditional generation"
-            )
-        return z
 
     def _serving_signature(self):
         return [

@@ -79,3 +79,36 @@ class RecordedCompile:
                 for key, value in config.items()
             }
         )
+
+
+class Generative:
+    """Mixin: the one `generate()` every kgen generative model has.
+
+    The model's `call` maps `_generator_feed(z, labels)` to images in [-1, 1];
+    conditional models override `_generator_feed` to add their labels.
+    """
+
+    def generate(
+        self, num_samples=None, *, z=None, labels=None, seed=None, batch_size=256
+    ):
+        """Generates images, as a float32 NumPy array in [-1, 1].
+
+        Args:
+            num_samples: how many images; or pass `z`.
+            z: latent vectors `(num_samples, latent_dim)` to decode.
+            labels: class labels, for conditional models only: one integer for
+                all images or one per image (default: cycle through classes).
+            seed: integer seed: the same seed gives the same images.
+            batch_size: images generated per forward pass.
+        """
+        z = latent_vectors(self.latent_dim, num_samples, z, seed, self.seed_generator)
+        return predict_in_batches(self, self._generator_feed(z, labels), batch_size)
+
+    def _generator_feed(self, z, labels):
+        """The model's inputs for `z`: just `z` for an unconditional model."""
+        if labels is not None:
+            raise ValueError(
+                f"{type(self).__name__} is unconditional and takes no labels; "
+                "use kgen.ConditionalGAN for class-conditional generation"
+            )
+        return z

@@ -11,6 +11,7 @@ from kgen.export import SavedModelExport
 from kgen.layers.sampling import Sampling
 from kgen.models.gan import check_training_images
 from kgen.models.generative import (
+    Generative,
     RecordedCompile,
     latent_vectors,
     predict_in_batches,
@@ -20,7 +21,7 @@ LIKELIHOODS = ("bernoulli", "gaussian")
 
 
 @keras.saving.register_keras_serializable(package="kgen")
-class VAE(RecordedCompile, SavedModelExport, keras.Model):
+class VAE(Generative, RecordedCompile, SavedModelExport, keras.Model):
     """A variational autoencoder (Kingma & Welling 2014) with its own `train_step`.
 
     The encoder maps images to the mean and log-variance of q(z|x); a
@@ -210,18 +211,6 @@ class VAE(RecordedCompile, SavedModelExport, keras.Model):
         """Decodes the posterior mean of each image."""
         mean, _ = self.encode(images, batch_size)
         return self.decode(mean, batch_size)
-
-    def generate(
-        self, num_samples=None, *, z=None, labels=None, seed=None, batch_size=256
-    ):
-        """Decodes prior samples z ~ N(0, I) (or the given `z`); float32 in [-1, 1].
-
-        Same signature as `kgen.GAN.generate`; `labels` must be None.
-        """
-        if labels is not None:
-            raise ValueError("VAE is unconditional and takes no labels")
-        z = latent_vectors(self.latent_dim, num_samples, z, seed, self.seed_generator)
-        return predict_in_batches(self, z, batch_size)
 
     def log_likelihood(self, images, num_samples: int = 100, seed: int = 0):
         """Importance-weighted estimate of log p(x) per image, in nats (IWAE).
