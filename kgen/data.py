@@ -387,7 +387,7 @@ def from_idx(
     labels = None
     if with_labels:
         if labels_path is None:
-            labels_path = _labels_path_for(Path(images_path))
+            labels_path = labels_path_for(Path(images_path))
         labels = read_idx(labels_path, _IDX_LABELS_MAGIC)
         if len(labels) != len(images):
             raise ValueError(
@@ -858,7 +858,7 @@ def _check_image(file: Path):
         raise ValueError(f"Cannot read image file '{file}': {error}") from error
 
 
-def _labels_path_for(images_path: Path) -> Path:
+def labels_path_for(images_path: Path) -> Path:
     """The labels file that goes with an MNIST-style images file name."""
     name = images_path.name
     if "images-idx3-ubyte" not in name:

@@ -15,7 +15,7 @@ Re-running with the same output dir resumes an interrupted run.
 import dataclasses
 
 import kgen
-from kgen.recipes import train_and_export
+from kgen.recipes import digit_splits, train_and_export
 
 
 @dataclasses.dataclass
@@ -43,7 +43,13 @@ def main(config: Config) -> kgen.DCGAN:
         seed=config.seed,
     )
     model.compile()
-    return train_and_export(model, config, name="dcgan_mnist")
+    train, _ = digit_splits(
+        config.dataset,
+        batch_size=config.batch_size,
+        seed=config.seed,
+        limit=config.limit,
+    )
+    return train_and_export(model, config, "dcgan_mnist", train)
 
 
 if __name__ == "__main__":

@@ -22,21 +22,30 @@ def load_recipe(name):
     return module
 
 
-@pytest.mark.parametrize(
-    "name, overrides",
-    [("gan_mnist", {}), ("dcgan_mnist", {"base_filters": 4, "latent_dim": 8})],
-)
-def test_recipe_trains_and_writes_its_artefacts(name, overrides, tmp_path, capsys):
+TINY = {
+    "gan_mnist": {},
+    "dcgan_mnist": {"base_filters": 4, "latent_dim": 8},
+    "cgan_mnist": {"base_filters": 4, "latent_dim": 8},
+    "vae_mnist": {"latent_dim": 4, "held_out": 32, "importance_samples": 4},
+}
+
+
+def run_recipe(name, output_dir, **overrides):
     recipe = load_recipe(name)
     config = dataclasses.replace(
         recipe.Config(),
         epochs=1,
         batch_size=32,
         limit=64,
-        output_dir=str(tmp_path),
-        **overrides,
+        output_dir=str(output_dir),
+        **{**TINY[name], **overrides},
     )
-    model = recipe.main(config)
+    return recipe.main(config)
+
+
+@pytest.mark.parametrize("name", sorted(TINY))
+def test_recipe_trains_and_writes_its_artefacts(name, tmp_path, capsys):
+    model = run_recipe(name, tmp_path)
     printed = capsys.readouterr().out
     assert str(tmp_path / "saved_model") in printed
     assert (tmp_path / "samples" / "epoch_0001.png").is_file()
@@ -47,7 +56,31 @@ def test_recipe_trains_and_writes_its_artefacts(name, overrides, tmp_path, capsy
     )
     served = tf.saved_model.load(str(tmp_path / "saved_model"))
     z = np.random.default_rng(0).normal(size=(3, model.latent_dim)).astype("float32")
-    np.testing.assert_allclose(served.serve(z).numpy(), model.generate(z=z), atol=1e-5)
+    inputs = {"z": z}
+    if isinstance(model, kgen.ConditionalGAN):
+        inputs["labels"] = np.array([7, 1, 0], dtype="int32")
+    np.testing.assert_allclose(
+        served.serve(*inputs.values()).numpy(), model.generate(**inputs), atol=1e-5
+    )
+    if isinstance(model, kgen.VAE):
+        assert "log p(x) (IWAE, k=4)" in printed
+
+
+def test_complete_recipe_fills_in_held_out_digits(tmp_path, capsys):
+    run_recipe("vae_mnist", tmp_path)
+    recipe = load_recipe("complete_mnist")
+    config = recipe.Config(
+        model=str(tmp_path / "vae_mnist.keras"),
+        num_images=4,
+        held_out=8,
+        steps=3,
+        output=str(tmp_path / "completion.png"),
+    )
+    completed = recipe.main(config)
+    assert completed.shape == (4, 28, 28, 1)
+    printed = capsys.readouterr().out
+    assert "Missing-pixel MSE (completed)" in printed
+    assert (tmp_path / "completion.png").is_file()
 
 
 def test_recipe_flags_parse_into_the_config():
