@@ -14,7 +14,16 @@ images = gan.generate(64, seed=0)
 ```
 """
 
-from kgen import callbacks, completion, config, data, layers, losses, networks
+from kgen import (
+    callbacks,
+    classifier,
+    completion,
+    config,
+    data,
+    layers,
+    losses,
+    networks,
+)
 from kgen.completion import complete
 from kgen.models import DCGAN, GAN, VAE, ConditionalGAN
 
@@ -26,6 +35,7 @@ __all__ = [
     "GAN",
     "VAE",
     "callbacks",
+    "classifier",
     "complete",
     "completion",
     "config",

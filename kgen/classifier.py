@@ -1,0 +1,101 @@
+"""A small digit classifier that kgen trains itself and caches on disk.
+
+Judges generated digits without any download: trained on real labelled digits
+(e.g. `../shared/data/mnist`), it tells whether a conditional GAN's "7" is a 7.
+The trained model is cached under `cache_dir`, keyed by a hash of the training
+data and settings, and written atomically so an interrupted run never leaves a
+half-written file behind.
+"""
+
+import hashlib
+import os
+from pathlib import Path
+
+import keras
+import numpy as np
+from keras import layers
+
+from kgen.networks.validation import check_image_shape, check_positive
+
+DEFAULT_CACHE_DIR = Path(os.environ.get("KGEN_CACHE", Path.home() / ".cache" / "kgen"))
+
+
+def digit_classifier_network(
+    image_shape: tuple = (28, 28, 1), num_classes: int = 10, name: str = "classifier"
+) -> keras.Model:
+    """Builds `image -> class logits`: two conv blocks and a dense layer (~99% on MNIST).
+
+    Example:
+
+    ```python
+    classifier = kgen.classifier.digit_classifier_network()
+    logits = classifier(images)  # (batch, 10)
+    ```
+    """
+    check_positive("num_classes", num_classes)
+    image_shape = check_image_shape(image_shape)
+    images = keras.Input(image_shape, name="images")
+    x = layers.Conv2D(32, 3, activation="relu", padding="same")(images)
+    x = layers.MaxPooling2D()(x)
+    x = layers.Conv2D(64, 3, activation="relu", padding="same")(x)
+    x = layers.MaxPooling2D()(x)
+    x = layers.Flatten()(x)
+    x = layers.Dropout(0.3)(x)
+    x = layers.Dense(128, activation="relu")(x)
+    logits = layers.Dense(num_classes, name="logits")(x)
+    return keras.Model(images, logits, name=name)
+
+
+def train_digit_classifier(
+    images,
+    labels,
+    *,
+    epochs: int = 5,
+    batch_size: int = 128,
+    seed: int = 0,
+    cache_dir: str | os.PathLike | None = DEFAULT_CACHE_DIR,
+    verbose: int = 0,
+) -> keras.Model:
+    """Returns a classifier trained on `images` in [-1, 1] and integer `labels`.
+
+    With `cache_dir`, a classifier trained before on the same data and settings
+    is loaded instead of trained again.
+
+    Example:
+
+    ```python
+    images, labels = ...  # real digits in [-1, 1], (N, 28, 28, 1)
+    classifier = kgen.classifier.train_digit_classifier(images, labels)
+    predicted = classifier.predict(generated).argmax(-1)
+    ```
+    """
+    images = np.asarray(images, dtype="float32")
+    labels = np.asarray(labels, dtype="int32")
+    if images.ndim != 4 or len(images) != len(labels):
+        raise ValueError(
+            f"Expected images (N, H, W, C) and N labels, got {images.shape} and "
+            f"{labels.shape}"
+        )
+    num_classes = int(labels.max()) + 1
+    key = hashlib.sha256(
+        images.tobytes() + labels.tobytes() + repr((epochs, batch_size, seed)).encode()
+    ).hexdigest()[:16]
+    path = (
+        None if cache_dir is None else Path(cache_dir) / f"digit_classifier_{key}.keras"
+    )
+    if path is not None and path.is_file():
+        return keras.saving.load_model(path)
+    keras.utils.set_random_seed(seed)
+    model = digit_classifier_network(images.shape[1:], num_classes)
+    model.compile(
+        optimizer=keras.optimizers.Adam(1e-3),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
+    model.fit(images, labels, epochs=epochs, batch_size=batch_size, verbose=verbose)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(path.name + ".partial.keras")
+        model.save(partial)
+        os.replace(partial, path)
+    return model
