@@ -1,9 +1,9 @@
 """Command-line flags from a recipe's config dataclass.
 
-Every recipe declares its settings once, as a dataclass with defaults and a
-`# comment`-free field list; `parse_config` turns the fields into flags
-(`latent_dim` -> `--latent-dim`) so the script, its tests and users share one
-source of truth.
+Every recipe declares its settings once, as a dataclass with defaults;
+`parse_config` turns the fields into flags (`latent_dim` -> `--latent-dim`) so
+the script, its tests and users share one source of truth. Help comes from a
+field's `metadata["help"]`, or from `COMMON_HELP` for the flags all recipes have.
 
 Example:
 
@@ -21,6 +21,16 @@ import argparse
 import dataclasses
 import types
 import typing
+
+# Help for the flags every recipe shares; a field's own `metadata["help"]` wins.
+COMMON_HELP = {
+    "dataset": "TFDS name, MNIST IDX images file, image folder, or 'glyphs' (embedded)",
+    "epochs": "training epochs",
+    "batch_size": "examples per batch",
+    "output_dir": "where samples, the .keras file and the SavedModel go",
+    "limit": "use at most this many training images",
+    "seed": "seed of the data order and the noise",
+}
 
 
 def _flag_type(annotation):
@@ -48,6 +58,9 @@ def parse_config(
             )
         else:
             parser.add_argument(
-                flag, type=kind, default=field.default, help=field.metadata.get("help")
+                flag,
+                type=kind,
+                default=field.default,
+                help=field.metadata.get("help", COMMON_HELP.get(field.name)),
             )
     return config_cls(**vars(parser.parse_args(argv)))

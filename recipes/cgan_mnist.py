@@ -19,10 +19,7 @@ from kgen.recipes import IMAGE_SHAPE, digit_splits, train_and_export
 
 @dataclasses.dataclass
 class Config:
-    dataset: str = dataclasses.field(
-        default="glyphs",
-        metadata={"help": "TFDS name, IDX images file, image folder or 'glyphs'"},
-    )
+    dataset: str = "glyphs"
     epochs: int = 20
     batch_size: int = 128
     output_dir: str = "saved_models/cgan_mnist"
@@ -32,9 +29,7 @@ class Config:
     conditioning: str = dataclasses.field(
         default="projection", metadata={"help": "'projection' or 'concat'"}
     )
-    limit: int | None = dataclasses.field(
-        default=None, metadata={"help": "use at most this many images"}
-    )
+    limit: int | None = None
     seed: int = 0
 
 

@@ -20,18 +20,13 @@ from kgen.recipes import digit_splits, train_and_export
 
 @dataclasses.dataclass
 class Config:
-    dataset: str = dataclasses.field(
-        default="glyphs",
-        metadata={"help": "TFDS name, IDX images file, image folder or 'glyphs'"},
-    )
+    dataset: str = "glyphs"
     epochs: int = 20
     batch_size: int = 128
     output_dir: str = "saved_models/dcgan_mnist"
     latent_dim: int = 100
     base_filters: int = 64
-    limit: int | None = dataclasses.field(
-        default=None, metadata={"help": "use at most this many images"}
-    )
+    limit: int | None = None
     seed: int = 0
 
 

@@ -23,10 +23,7 @@ from kgen.recipes import IMAGE_SHAPE, digit_splits, train_and_export
 
 @dataclasses.dataclass
 class Config:
-    dataset: str = dataclasses.field(
-        default="glyphs",
-        metadata={"help": "TFDS name, IDX images file, image folder or 'glyphs'"},
-    )
+    dataset: str = "glyphs"
     epochs: int = 30
     batch_size: int = 100
     output_dir: str = "saved_models/vae_mnist"
@@ -43,9 +40,7 @@ class Config:
     importance_samples: int = dataclasses.field(
         default=500, metadata={"help": "k of the IWAE log-likelihood estimate"}
     )
-    limit: int | None = dataclasses.field(
-        default=None, metadata={"help": "use at most this many training images"}
-    )
+    limit: int | None = None
     seed: int = 0
 
 
