@@ -30,7 +30,6 @@ def digit_splits(
         batch_size=batch_size,
         image_size=IMAGE_SHAPE[:2],
         color_mode="grayscale",
-        with_labels=with_labels,
         binarize=binarize,
         seed=seed,
     )
@@ -60,6 +59,7 @@ def digit_splits(
         train = part(slice(0, cut), limit=limit)
         test = part(slice(cut, None), shuffle=False) if held_out else None
         return train, test
+    options["with_labels"] = with_labels
     if path.is_dir():
         return data.load(dataset, limit=limit, **options), None
     train = data.load(dataset, split="train", limit=limit, **options)

@@ -7,6 +7,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow_datasets as tfds
+from idx_files import write_idx
 from PIL import Image
 
 from kgen import data
@@ -32,15 +33,6 @@ def _ramp_images(count=10, height=6, width=5):
     images[:, 0, 0] = np.arange(count)
     images[:, -1, -1] = 255
     return images
-
-
-def _write_idx(path, array, magic, compress):
-    header = magic.to_bytes(4, "big") + b"".join(
-        size.to_bytes(4, "big") for size in array.shape
-    )
-    content = header + array.astype(np.uint8).tobytes()
-    path.write_bytes(gzip.compress(content) if compress else content)
-    return path
 
 
 def _write_png(path, array):
@@ -198,8 +190,8 @@ def test_from_idx_reads_images_and_derived_labels(tmp_path, compress):
     images = _ramp_images(7, 4, 3)
     labels = np.arange(7) % 5
     # Gzip is detected from the content: the names do not end in .gz.
-    images_path = _write_idx(tmp_path / "t-images-idx3-ubyte", images, 2051, compress)
-    _write_idx(tmp_path / "t-labels-idx1-ubyte", labels, 2049, compress)
+    images_path = write_idx(tmp_path / "t-images-idx3-ubyte", images, 2051, compress)
+    write_idx(tmp_path / "t-labels-idx1-ubyte", labels, 2049, compress)
     result, result_labels = _collect(
         data.from_idx(images_path, with_labels=True, batch_size=3, shuffle=False)
     )
@@ -210,22 +202,22 @@ def test_from_idx_reads_images_and_derived_labels(tmp_path, compress):
 
 
 def test_from_idx_without_labels_and_explicit_labels_path(tmp_path):
-    images_path = _write_idx(tmp_path / "a.idx.gz", _ramp_images(5), 2051, False)
-    labels_path = _write_idx(tmp_path / "b.idx", np.arange(5), 2049, True)
+    images_path = write_idx(tmp_path / "a.idx.gz", _ramp_images(5), 2051, False)
+    labels_path = write_idx(tmp_path / "b.idx", np.arange(5), 2049, True)
     assert _collect(data.from_idx(images_path)).shape == (5, 6, 5, 1)
     _, labels = _collect(data.from_idx(images_path, labels_path, shuffle=False))
     np.testing.assert_array_equal(labels, np.arange(5))
 
 
 def test_from_idx_errors_name_the_file(tmp_path):
-    images_path = _write_idx(
+    images_path = write_idx(
         tmp_path / "x-images-idx3-ubyte.gz", _ramp_images(5), 2051, True
     )
     with pytest.raises(FileNotFoundError, match="x-labels-idx1-ubyte.gz"):
         data.from_idx(images_path, with_labels=True)
     with pytest.raises(FileNotFoundError, match="missing-images"):
         data.from_idx(tmp_path / "missing-images-idx3-ubyte")
-    labels_as_images = _write_idx(tmp_path / "labels.idx", np.arange(5), 2049, False)
+    labels_as_images = write_idx(tmp_path / "labels.idx", np.arange(5), 2049, False)
     with pytest.raises(ValueError, match=r"labels.idx is not a uint8 IDX.*2049"):
         data.from_idx(labels_as_images)
     garbage = tmp_path / "garbage.idx"
@@ -240,7 +232,7 @@ def test_from_idx_errors_name_the_file(tmp_path):
     short.write_bytes(gzip.decompress(images_path.read_bytes())[:-5])
     with pytest.raises(ValueError, match="short.idx has the wrong size"):
         data.from_idx(short)
-    other_count = _write_idx(tmp_path / "six.idx", np.arange(6), 2049, False)
+    other_count = write_idx(tmp_path / "six.idx", np.arange(6), 2049, False)
     with pytest.raises(ValueError, match="6 labels but .* 5 images"):
         data.from_idx(images_path, other_count)
 
@@ -348,7 +340,7 @@ def test_load_dispatches_paths(tmp_path):
     images = _collect(data.load(tmp_path / "folder"))
     # Folder defaults: 64x64 RGB.
     assert images.shape == (1, 64, 64, 3)
-    idx = _write_idx(tmp_path / "x-images-idx3-ubyte", _ramp_images(3), 2051, True)
+    idx = write_idx(tmp_path / "x-images-idx3-ubyte", _ramp_images(3), 2051, True)
     assert _collect(data.load(str(idx))).shape == (3, 6, 5, 1)
 
 
