@@ -4,7 +4,8 @@ import keras
 import numpy as np
 from keras import ops
 
-from kgen.models.gan import GAN, check_training_images
+from kgen.models.gan import GAN
+from kgen.models.generative import check_training_images
 from kgen.networks.validation import check_positive
 
 

@@ -7,23 +7,8 @@ from keras import ops
 
 from kgen import backend, losses
 from kgen.export import SavedModelExport
-from kgen.models.generative import Generative, RecordedCompile
+from kgen.models.generative import Generative, RecordedCompile, check_training_images
 from kgen.networks.validation import check_positive
-
-
-def check_training_images(images, image_shape):
-    """Raises a clear error for batches that are not float images of the shape."""
-    if tuple(images.shape[1:]) != tuple(image_shape):
-        raise ValueError(
-            f"Training images must have shape (batch, *{tuple(image_shape)}), "
-            f"got {tuple(images.shape)}"
-        )
-    if "float" not in str(images.dtype):
-        raise ValueError(
-            f"Training images must be floats in [-1, 1], got dtype "
-            f"{images.dtype}; kgen.data pipelines produce them"
-        )
-    return images
 
 
 def default_optimizer():

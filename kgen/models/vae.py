@@ -9,10 +9,10 @@ from keras import ops
 from kgen import backend, losses
 from kgen.export import SavedModelExport
 from kgen.layers.sampling import Sampling
-from kgen.models.gan import check_training_images
 from kgen.models.generative import (
     Generative,
     RecordedCompile,
+    check_training_images,
     latent_vectors,
     predict_in_batches,
 )
