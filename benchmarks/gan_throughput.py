@@ -109,6 +109,13 @@ class Config:
     num_images: int = dataclasses.field(
         default=10240, metadata={"help": "glyph images in the in-memory dataset"}
     )
+    steps_per_execution: int = dataclasses.field(
+        default=1,
+        metadata={
+            "help": "kgen's compile(steps_per_execution=...): training steps per "
+            "call of the compiled function (steps and warm-up must be multiples)"
+        },
+    )
     handwritten_jit_compile: bool = dataclasses.field(
         default=False,
         metadata={"help": "compile the hand-written step with XLA"},
@@ -135,10 +142,19 @@ class Config:
             "latent_dim",
             "base_filters",
             "num_images",
+            "steps_per_execution",
         ):
             _check_positive(name, getattr(self, name))
         if self.steps is not None:
             _check_positive("steps", self.steps)
+        # The step clock sees the end of every execution, not of every step.
+        for name in ("warmup_steps", "steps"):
+            value = getattr(self, name)
+            if value is not None and value % self.steps_per_execution:
+                raise ValueError(
+                    f"{name} ({value}) must be a multiple of steps_per_execution "
+                    f"({self.steps_per_execution})"
+                )
         if self.num_images < self.batch_size:
             raise ValueError(
                 f"num_images ({self.num_images}) must be at least batch_size "
@@ -264,7 +280,7 @@ def _kgen_runner(model_name, config):
             base_filters=config.base_filters,
             seed=0,
         )
-    model.compile()
+    model.compile(steps_per_execution=config.steps_per_execution)
 
     def run(dataset, skip, steps):
         clock = _StepClock()
