@@ -27,6 +27,7 @@ import functools
 import gzip
 import math
 import os
+import socket
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -79,6 +80,8 @@ _MAX_CACHE_BYTES = 2**30
 # shuffled over their whole length.
 _STREAM_SHUFFLE_BUFFER = 10000
 _GZIP_MAGIC = b"\x1f\x8b"
+# TFDS downloads most datasets from (or through) Google Cloud Storage.
+_DOWNLOAD_HOST = "storage.googleapis.com"
 _IDX_IMAGES_MAGIC = 2051
 _IDX_LABELS_MAGIC = 2049
 
@@ -311,6 +314,8 @@ def from_tfds(
             f"{', '.join(KNOWN_DATASETS)}."
         ) from error
     try:
+        if not builder.is_prepared():
+            _check_network()
         builder.download_and_prepare()
     except Exception as error:
         raise DatasetDownloadError(
@@ -884,6 +889,16 @@ def _tfds_num_examples(builder, split: str) -> int | None:
     except (KeyError, ValueError):
         # Split metadata is missing, e.g. for mocked datasets in tests.
         return None
+
+
+def _check_network():
+    """Fails at once when offline, rather than after TFDS' minutes of retries."""
+    try:
+        socket.getaddrinfo(_DOWNLOAD_HOST, 443)
+    except OSError as error:
+        raise ConnectionError(
+            f"no network: cannot resolve {_DOWNLOAD_HOST} ({error})"
+        ) from error
 
 
 def _download_help(name: str, data_dir: str, error: Exception) -> str:
