@@ -9,7 +9,8 @@ class, per class and overall (target: >= 95%).
 The cGAN is the one `recipes/cgan_mnist.py` saved (`--model`), or, when that
 file is absent, one trained here with the recipe's settings for `--epochs`.
 
-    python recipes/cgan_mnist.py --dataset ../shared/data/mnist/mnist8k-images-idx3-ubyte.gz
+    python recipes/cgan_mnist.py --dataset ../shared/data/mnist/mnist8k-images-idx3-ubyte.gz \
+        --output-dir saved_models/cgan_mnist8k
     python benchmarks/cgan_accuracy.py
 """
 
@@ -30,7 +31,7 @@ SHARED_MNIST = ROOT.parent / "shared/data/mnist/mnist8k-images-idx3-ubyte.gz"
 @dataclasses.dataclass
 class Config:
     images: str = str(SHARED_MNIST)
-    model: str = str(ROOT / "saved_models/cgan_mnist/cgan_mnist.keras")
+    model: str = str(ROOT / "saved_models/cgan_mnist8k/cgan_mnist.keras")
     epochs: int = 20
     held_out: int = 1000
     classifier_epochs: int = 8
