@@ -364,3 +364,16 @@ def test_sample_grid_lays_out_one_row_per_class(tiny_images, tmp_path):
     rows = image.height // 28
     columns = image.width // 28
     assert (rows, columns) == (10, 2)
+
+
+@pytest.mark.skipif(
+    keras.backend.backend() == "torch",
+    reason="Keras' PyTorch trainer only runs steps_per_execution=1",
+)
+def test_steps_per_execution_runs_every_step(tiny_images):
+    model = tiny_gan()
+    model.compile(steps_per_execution=3)
+    history = model.fit(tiny_images, batch_size=8, epochs=2, verbose=0)
+    assert all(math.isfinite(v) for values in history.history.values() for v in values)
+    assert int(model.d_optimizer.iterations.numpy()) == 8
+    assert int(model.g_optimizer.iterations.numpy()) == 8
