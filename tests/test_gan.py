@@ -270,6 +270,13 @@ def test_sample_grid_writes_pngs(tiny_images, tmp_path):
             lambda: kgen.GAN("generator", kgen.networks.mlp_discriminator()),
             "generator must be a keras.Model",
         ),
+        (
+            lambda: kgen.GAN(
+                kgen.networks.mlp_generator(num_classes=10),
+                kgen.networks.mlp_discriminator(num_classes=10),
+            ),
+            "belong in kgen.ConditionalGAN",
+        ),
         (lambda: kgen.DCGAN(image_shape=(9, 9, 1)), "divisible by 2"),
         (lambda: kgen.DCGAN(latent_dim=0), "latent_dim must be a positive"),
         (lambda: tiny_gan().generate(), "num_samples or z"),
@@ -340,7 +347,7 @@ def test_conditional_gan_needs_labelled_data_and_two_input_networks(tiny_images)
     model.compile()
     with pytest.raises(ValueError, match="with_labels=True"):
         model.fit(tiny_images, batch_size=8, epochs=1, verbose=0)
-    with pytest.raises(ValueError, match="two inputs"):
+    with pytest.raises(ValueError, match="takes 2 input.s., got 1; build it with"):
         kgen.ConditionalGAN(
             kgen.networks.mlp_generator(latent_dim=8),
             kgen.networks.mlp_discriminator(num_classes=10),

@@ -50,17 +50,10 @@ class ConditionalGAN(GAN):
         **kwargs,
     ):
         check_positive("num_classes", num_classes)
-        for role, network in (
-            ("generator", generator),
-            ("discriminator", discriminator),
-        ):
-            if not isinstance(network, keras.Model) or len(network.inputs) != 2:
-                raise ValueError(
-                    f"The {role} of a ConditionalGAN must be a keras.Model with two "
-                    f"inputs ([z or images, labels]); build it with num_classes="
-                )
         super().__init__(generator, discriminator, latent_dim, seed, **kwargs)
         self.num_classes = num_classes
+
+    network_inputs = 2
 
     def call(self, z, labels=None, training=False):
         if labels is None:

@@ -48,6 +48,9 @@ class GAN(Generative, RecordedCompile, SavedModelExport, keras.Model):
     ```
     """
 
+    # Inputs of each network: z or images; ConditionalGAN's also take labels.
+    network_inputs = 1
+
     def __init__(
         self,
         generator: keras.Model,
@@ -63,6 +66,17 @@ class GAN(Generative, RecordedCompile, SavedModelExport, keras.Model):
         ):
             if not isinstance(network, keras.Model):
                 raise ValueError(f"{role} must be a keras.Model, got {network!r}")
+            if len(network.inputs) != self.network_inputs:
+                raise ValueError(
+                    f"The {role} of a {type(self).__name__} takes "
+                    f"{self.network_inputs} input(s), got {len(network.inputs)}; "
+                    + (
+                        "build it with num_classes="
+                        if self.network_inputs == 2
+                        else "networks built with num_classes= belong in "
+                        "kgen.ConditionalGAN"
+                    )
+                )
         generator_latent_dim = generator.inputs[0].shape[-1]
         if latent_dim is None:
             latent_dim = generator_latent_dim
