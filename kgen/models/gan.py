@@ -1,13 +1,16 @@
 """`GAN`: a generator and a discriminator trained adversarially with `fit`."""
 
-import copy
-
 import keras
 from keras import ops
 
 from kgen import backend, losses
 from kgen.export import SavedModelExport
-from kgen.models.generative import Generative, RecordedCompile, check_training_images
+from kgen.models.generative import (
+    Generative,
+    RecordedCompile,
+    check_training_images,
+    from_config_with_networks,
+)
 from kgen.networks.validation import check_positive
 
 
@@ -272,8 +275,4 @@ class GAN(Generative, RecordedCompile, SavedModelExport, keras.Model):
 
     @classmethod
     def from_config(cls, config):
-        # Deserialising consumes nested dicts; keep the caller's config intact.
-        config = copy.deepcopy(config)
-        for key in ("generator", "discriminator"):
-            config[key] = keras.saving.deserialize_keras_object(config[key])
-        return cls(**config)
+        return from_config_with_networks(cls, config, ("generator", "discriminator"))

@@ -1,5 +1,7 @@
 """What every kgen generative model shares: `generate()` helpers, compile config."""
 
+import copy
+
 import keras
 import numpy as np
 from keras import ops, random
@@ -20,6 +22,15 @@ def check_training_images(images, image_shape):
             f"{images.dtype}; kgen.data pipelines produce them"
         )
     return images
+
+
+def from_config_with_networks(cls, config, network_keys):
+    """`cls(**config)` after deserialising the networks stored under `network_keys`."""
+    # Deserialising consumes nested dicts; keep the caller's config intact.
+    config = copy.deepcopy(config)
+    for key in network_keys:
+        config[key] = keras.saving.deserialize_keras_object(config[key])
+    return cls(**config)
 
 
 def latent_vectors(

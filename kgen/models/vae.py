@@ -1,7 +1,5 @@
 """`VAE`: a variational autoencoder trained on the ELBO with `fit`."""
 
-import copy
-
 import keras
 import numpy as np
 from keras import ops
@@ -13,6 +11,7 @@ from kgen.models.generative import (
     Generative,
     RecordedCompile,
     check_training_images,
+    from_config_with_networks,
     latent_vectors,
     predict_in_batches,
 )
@@ -300,8 +299,4 @@ class VAE(Generative, RecordedCompile, SavedModelExport, keras.Model):
 
     @classmethod
     def from_config(cls, config):
-        # Deserialising consumes nested dicts; keep the caller's config intact.
-        config = copy.deepcopy(config)
-        for key in ("encoder", "decoder"):
-            config[key] = keras.saving.deserialize_keras_object(config[key])
-        return cls(**config)
+        return from_config_with_networks(cls, config, ("encoder", "decoder"))
