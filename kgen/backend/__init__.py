@@ -17,17 +17,17 @@ import importlib
 
 import keras
 
-_MODULES = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}
+_BACKENDS = ("tensorflow", "jax", "torch")
 
 
 def _backend_module():
     name = keras.backend.backend()
-    if name not in _MODULES:
+    if name not in _BACKENDS:
         raise ValueError(
             f"kgen supports the tensorflow, jax and torch backends; "
             f"KERAS_BACKEND is {name!r}."
         )
-    return importlib.import_module(f"kgen.backend.{_MODULES[name]}")
+    return importlib.import_module(f"kgen.backend.{name}")
 
 
 def train_step(model, *args):
