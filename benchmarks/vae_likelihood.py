@@ -76,7 +76,8 @@ def main(config: Config) -> dict:
 
     # One binarised draw of each set, fixed for all estimates below.
     held_out = first_epoch_of(test)
-    training = first_epoch_of(train)[: len(held_out)]
+    all_training = first_epoch_of(train)
+    training = all_training[: len(held_out)]
     start = time.perf_counter()
     results = {
         "held-out ELBO": model.elbo(held_out, config.elbo_samples).mean(),
@@ -90,7 +91,7 @@ def main(config: Config) -> dict:
     print(f"backend {keras.backend.backend()}, keras {keras.__version__}")
     print(
         f"VAE 784-200-200-50, Bernoulli, dynamic binarisation; "
-        f"{8000 - config.held_out} training digits, {len(held_out)} held out; "
+        f"{len(all_training)} training digits, {len(held_out)} held out; "
         f"{config.epochs} epochs of batch {config.batch_size} in {train_seconds:.0f} s; "
         f"estimates in {eval_seconds:.0f} s"
     )
