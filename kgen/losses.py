@@ -1,4 +1,6 @@
-"""Losses: adversarial objectives for the GANs, likelihood terms for the VAE.
+"""Losses: adversarial objectives for the GANs, likelihood terms for the VAE,
+and the feature-space terms of style transfer (Gram matrices, content, total
+variation, feature statistics).
 
 Each loss turns discriminator logits into the discriminator's and the
 generator's objectives. A loss with `gradient_penalty_weight > 0` asks the model
@@ -203,4 +205,62 @@ def normal_log_density(z, mean, log_var):
     return -0.5 * ops.sum(
         ops.square(z - mean) / ops.exp(log_var) + log_var + math.log(2.0 * math.pi),
         axis=-1,
+    )
+
+
+def gram_matrix(features):
+    """Channel correlations of `(batch, H, W, C)` features: `(batch, C, C)`.
+
+    `G[c, d] = sum over positions of F[c] * F[d] / (H * W)`: normalised by the
+    number of positions, so Gram matrices of different image sizes compare.
+    """
+    shape = ops.shape(features)
+    flat = ops.reshape(features, (shape[0], -1, shape[-1]))
+    positions = ops.cast(ops.shape(flat)[1], features.dtype)
+    return ops.einsum("bnc,bnd->bcd", flat, flat) / positions
+
+
+def style_loss(gram, target_gram):
+    """Mean squared difference of Gram matrices, per example: `(batch,)`.
+
+    With `gram_matrix`'s normalisation this is Gatys et al.'s E_l up to a
+    constant factor.
+    """
+    return ops.mean(ops.square(gram - target_gram), axis=(1, 2))
+
+
+def content_loss(features, target_features):
+    """Mean squared difference of feature maps, per example: `(batch,)`."""
+    return ops.mean(ops.square(features - target_features), axis=(1, 2, 3))
+
+
+def total_variation_loss(images):
+    """Mean absolute difference of neighbouring pixels, per example: `(batch,)`.
+
+    A smoothness prior that suppresses high-frequency noise; averaged over
+    pixels so that its weight does not depend on the image size.
+    """
+    down = ops.abs(images[:, 1:, :, :] - images[:, :-1, :, :])
+    right = ops.abs(images[:, :, 1:, :] - images[:, :, :-1, :])
+    return ops.mean(down, axis=(1, 2, 3)) + ops.mean(right, axis=(1, 2, 3))
+
+
+def channel_statistics(features, epsilon=1e-5):
+    """Per-channel mean and standard deviation over positions: two `(batch, 1, 1, C)`."""
+    mean = ops.mean(features, axis=(1, 2), keepdims=True)
+    variance = ops.mean(ops.square(features - mean), axis=(1, 2), keepdims=True)
+    return mean, ops.sqrt(variance + epsilon)
+
+
+def statistics_loss(features, target_features):
+    """Squared distance of channel means plus of channel stds, per example.
+
+    The style loss of adaptive instance normalisation (Huang & Belongie 2017),
+    with means over channels instead of sums so its scale does not depend on
+    the layer width.
+    """
+    mean, std = channel_statistics(features)
+    target_mean, target_std = channel_statistics(target_features)
+    return ops.mean(ops.square(mean - target_mean), axis=(1, 2, 3)) + ops.mean(
+        ops.square(std - target_std), axis=(1, 2, 3)
     )

@@ -1,5 +1,7 @@
 """Small reusable layers."""
 
+from kgen.layers.adaptive_instance_normalization import AdaptiveInstanceNormalization
 from kgen.layers.sampling import Sampling
+from kgen.layers.vgg_preprocessing import VGGPreprocessing
 
-__all__ = ["Sampling"]
+__all__ = ["AdaptiveInstanceNormalization", "Sampling", "VGGPreprocessing"]

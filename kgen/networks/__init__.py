@@ -3,6 +3,7 @@
 from kgen.networks.dcgan import dcgan_discriminator, dcgan_generator
 from kgen.networks.mlp import mlp_discriminator, mlp_generator
 from kgen.networks.vae import conv_decoder, conv_encoder, mlp_decoder, mlp_encoder
+from kgen.networks.vgg import hed_vgg16_weights, vgg_features
 
 __all__ = [
     "conv_decoder",
@@ -13,4 +14,6 @@ __all__ = [
     "dcgan_generator",
     "mlp_discriminator",
     "mlp_generator",
+    "hed_vgg16_weights",
+    "vgg_features",
 ]

@@ -1,0 +1,178 @@
+"""Reading, resizing and writing single RGB images for style transfer.
+
+Style transfer works on float32 RGB images of shape `(height, width, 3)` with
+values in [0, 1]. `read_image` turns what users have (a file path, a PIL image,
+a NumPy array in uint8 or float, grayscale or RGB) into that, with a clear error
+for anything else.
+
+Example:
+
+```python
+content = kgen.images.read_image("tubingen.jpg", max_size=512)
+kgen.images.save_image(content, "out/tubingen_512.png")
+```
+"""
+
+import os
+import warnings
+from pathlib import Path
+
+import keras
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+# ITU-R BT.601 YUV: Y is luminance, U and V carry the colour.
+_RGB_TO_YUV = np.array(
+    [
+        [0.299, 0.587, 0.114],
+        [-0.14714119, -0.28886916, 0.43601035],
+        [0.61497538, -0.51496512, -0.10001026],
+    ],
+    dtype=np.float32,
+)
+_YUV_TO_RGB = np.linalg.inv(_RGB_TO_YUV).astype(np.float32)
+
+
+def read_image(image, *, max_size: int | None = None, size=None) -> np.ndarray:
+    """Returns `image` as a float32 RGB array `(height, width, 3)` in [0, 1].
+
+    Args:
+        image: A path to an image file, a PIL image, or an array of shape
+            `(H, W)`, `(H, W, 1)` or `(H, W, 3)`: uint8 in [0, 255] or float in
+            [0, 1]. Grayscale is repeated to RGB; an alpha channel is dropped.
+        max_size: Shrink the image, keeping its aspect ratio, so that its longer
+            side is at most this many pixels. Images are never shrunk silently:
+            a `UserWarning` says when it happens.
+        size: `(height, width)` to resize to exactly, instead of `max_size`.
+
+    Raises:
+        FileNotFoundError: If a path does not exist.
+        ValueError: If the file is not a readable image, or an array has the
+            wrong shape, dtype or value range.
+    """
+    if max_size is not None and size is not None:
+        raise ValueError("Pass max_size or size, not both")
+    pixels = _to_array(image)
+    height, width = pixels.shape[:2]
+    if size is not None:
+        if len(size) != 2 or not all(int(s) == s and s > 0 for s in size):
+            raise ValueError(
+                f"size must be a (height, width) pair of positive integers, got {size!r}"
+            )
+        return resize(pixels, (int(size[0]), int(size[1])))
+    if max_size is not None:
+        if int(max_size) != max_size or max_size <= 0:
+            raise ValueError(f"max_size must be a positive integer, got {max_size!r}")
+        scale = max_size / max(height, width)
+        if scale < 1:
+            new_size = (max(1, round(height * scale)), max(1, round(width * scale)))
+            warnings.warn(
+                f"Image of {height}x{width} pixels resized to "
+                f"{new_size[0]}x{new_size[1]} (max_size={max_size}).",
+                stacklevel=2,
+            )
+            return resize(pixels, new_size)
+    return pixels
+
+
+def resize(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Resizes an `(H, W, C)` float image to `size = (height, width)` (antialiased)."""
+    if tuple(image.shape[:2]) == tuple(size):
+        return image
+    resized = keras.ops.image.resize(
+        image[None], size, interpolation="bilinear", antialias=True
+    )
+    return np.clip(keras.ops.convert_to_numpy(resized)[0], 0.0, 1.0)
+
+
+def to_uint8(image) -> np.ndarray:
+    """Maps a float image in [0, 1] to uint8 in [0, 255], rounding and clipping."""
+    image = np.asarray(keras.ops.convert_to_numpy(image), dtype=np.float32)
+    return np.round(np.clip(image, 0.0, 1.0) * 255.0).astype(np.uint8)
+
+
+def save_image(image, path: str | os.PathLike) -> Path:
+    """Writes an `(H, W, 3)` image (uint8, or float in [0, 1]) to `path`.
+
+    The format follows the file extension; missing folders are created.
+    """
+    image = np.asarray(keras.ops.convert_to_numpy(image))
+    if image.ndim != 3 or image.shape[-1] != 3:
+        raise ValueError(f"save_image expects (H, W, 3), got shape {image.shape}")
+    if image.dtype != np.uint8:
+        image = to_uint8(image)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(image).save(path)
+    return path
+
+
+def rgb_to_yuv(image: np.ndarray) -> np.ndarray:
+    """RGB in [0, 1] to YUV (BT.601) along the last axis."""
+    return np.asarray(image, np.float32) @ _RGB_TO_YUV.T
+
+
+def yuv_to_rgb(image: np.ndarray) -> np.ndarray:
+    """The inverse of `rgb_to_yuv`."""
+    return np.asarray(image, np.float32) @ _YUV_TO_RGB.T
+
+
+def keep_colors(stylized: np.ndarray, content: np.ndarray) -> np.ndarray:
+    """The luminance of `stylized` with the colour (chroma) of `content`.
+
+    This is luminance-only transfer (Gatys et al., "Preserving Color in Neural
+    Artistic Style Transfer", 2016): the painting's brush strokes and contrast,
+    the photo's colours. Both images are `(H, W, 3)` floats in [0, 1].
+    """
+    if stylized.shape != content.shape:
+        content = resize(content, stylized.shape[:2])
+    yuv = rgb_to_yuv(content)
+    yuv[..., 0] = rgb_to_yuv(stylized)[..., 0]
+    return np.clip(yuv_to_rgb(yuv), 0.0, 1.0)
+
+
+def _to_array(image) -> np.ndarray:
+    if isinstance(image, (str, os.PathLike)):
+        image = _open(Path(image))
+    if isinstance(image, Image.Image):
+        image = np.asarray(image.convert("RGB"))
+    pixels = np.asarray(keras.ops.convert_to_numpy(image))
+    if pixels.ndim == 3 and pixels.shape[-1] == 4:
+        pixels = pixels[..., :3]
+    if pixels.ndim == 2:
+        pixels = pixels[..., None]
+    if pixels.ndim != 3 or pixels.shape[-1] not in (1, 3):
+        raise ValueError(
+            "An image must have shape (H, W), (H, W, 1) or (H, W, 3) (a single "
+            f"image, channels last), got shape {pixels.shape}"
+        )
+    if min(pixels.shape[:2]) < 1:
+        raise ValueError(f"An image must not be empty, got shape {pixels.shape}")
+    if pixels.dtype == np.uint8:
+        pixels = pixels.astype(np.float32) / 255.0
+    elif pixels.dtype.kind == "f":
+        pixels = pixels.astype(np.float32)
+        if not np.isfinite(pixels).all():
+            raise ValueError("The image contains NaN or infinite values")
+        low, high = float(pixels.min()), float(pixels.max())
+        if low < 0.0 or high > 1.0:
+            raise ValueError(
+                f"Float images must be in [0, 1], got values in [{low:g}, {high:g}]. "
+                "Pass uint8 arrays for 0-255 pixel values."
+            )
+    else:
+        raise ValueError(
+            f"Image arrays must be uint8 or float, got dtype {pixels.dtype}"
+        )
+    return np.repeat(pixels, 3, axis=-1) if pixels.shape[-1] == 1 else pixels
+
+
+def _open(path: Path) -> Image.Image:
+    if not path.is_file():
+        raise FileNotFoundError(f"No such image file: '{path}'")
+    try:
+        with Image.open(path) as image:
+            image.load()
+            return image.copy()
+    except (UnidentifiedImageError, OSError) as error:
+        raise ValueError(f"Cannot read image file '{path}': {error}") from error
