@@ -20,12 +20,13 @@ from kgen import (
     completion,
     config,
     data,
+    images,
     layers,
     losses,
     networks,
 )
 from kgen.completion import complete
-from kgen.models import DCGAN, GAN, VAE, ConditionalGAN
+from kgen.models import DCGAN, GAN, VAE, ConditionalGAN, StyleTransfer
 
 __version__ = "0.1.0"
 
@@ -33,6 +34,7 @@ __all__ = [
     "ConditionalGAN",
     "DCGAN",
     "GAN",
+    "StyleTransfer",
     "VAE",
     "callbacks",
     "classifier",
@@ -40,6 +42,7 @@ __all__ = [
     "completion",
     "config",
     "data",
+    "images",
     "layers",
     "losses",
     "networks",

@@ -247,6 +247,7 @@ def total_variation_loss(images):
 
 def channel_statistics(features, epsilon=1e-5):
     """Per-channel mean and standard deviation over positions: two `(batch, 1, 1, C)`."""
+    features = ops.convert_to_tensor(features)
     mean = ops.mean(features, axis=(1, 2), keepdims=True)
     variance = ops.mean(ops.square(features - mean), axis=(1, 2), keepdims=True)
     return mean, ops.sqrt(variance + epsilon)

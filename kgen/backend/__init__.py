@@ -11,6 +11,10 @@ Every model writes its training step once, in `keras.ops`, as a stateful functio
   returns `(loss, aux, grads)` with the gradients of `loss` for `variables`.
 - `input_gradient(fn, inputs)`: the gradient of `sum(fn(inputs))` with respect to
   `inputs`, itself differentiable (for gradient penalties).
+- `gradient_function(loss_fn, wrt, variables)`: a compiled
+  `() -> (loss, aux, grads)` for use outside `fit` (L-BFGS in style transfer):
+  `loss_fn() -> (loss, aux)` reads the current values of `variables`, and `grads`
+  are the gradients of `loss` for `wrt`, a subset of them.
 """
 
 import importlib
@@ -44,3 +48,7 @@ def value_and_grad(loss_fn, variables):
 
 def input_gradient(fn, inputs):
     return _backend_module().input_gradient(fn, inputs)
+
+
+def gradient_function(loss_fn, wrt, variables):
+    return _backend_module().gradient_function(loss_fn, wrt, variables)

@@ -99,3 +99,15 @@ def input_gradient(fn, inputs):
             return fn(x).sum()
 
     return jax.grad(total)(inputs)
+
+
+def gradient_function(loss_fn, wrt, variables):
+    # The variables' values are arguments of the jitted function, not
+    # constants baked into it, so each call sees their current values.
+    @jax.jit
+    def pure(values):
+        mapping = list(zip(variables, values, strict=True))
+        with keras.StatelessScope(state_mapping=mapping):
+            return value_and_grad(loss_fn, wrt)
+
+    return lambda: pure([variable.value for variable in variables])

@@ -28,3 +28,12 @@ def input_gradient(fn, inputs):
         tape.watch(inputs)
         total = tf.reduce_sum(fn(inputs))
     return tape.gradient(total, inputs)
+
+
+def gradient_function(loss_fn, wrt, variables):
+    # tf.function reads the variables' current values on every call.
+    @tf.function
+    def run():
+        return value_and_grad(loss_fn, wrt)
+
+    return run

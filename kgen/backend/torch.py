@@ -28,3 +28,8 @@ def input_gradient(fn, inputs):
     outputs = fn(inputs)
     (grad,) = torch.autograd.grad(outputs.sum(), inputs, create_graph=True)
     return grad
+
+
+def gradient_function(loss_fn, wrt, variables):
+    # Eager PyTorch reads the variables' current values on every call.
+    return lambda: value_and_grad(loss_fn, wrt)

@@ -1,8 +1,9 @@
-"""Generative algorithms: subclassed `keras.Model`s with their own `train_step`."""
+"""Algorithms: subclassed `keras.Model`s with their own `train_step`."""
 
 from kgen.models.conditional_gan import ConditionalGAN
 from kgen.models.dcgan import DCGAN
 from kgen.models.gan import GAN
+from kgen.models.style_transfer import StyleTransfer
 from kgen.models.vae import VAE
 
-__all__ = ["VAE", "ConditionalGAN", "DCGAN", "GAN"]
+__all__ = ["VAE", "ConditionalGAN", "DCGAN", "GAN", "StyleTransfer"]

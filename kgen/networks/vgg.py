@@ -170,7 +170,9 @@ def _vgg(backbone, weights, preprocessed):
 
 def _is_download_error(error: Exception) -> bool:
     text = f"{type(error).__name__} {error}".lower()
-    return any(word in text for word in ("url", "fetch", "connect", "resolve", "network"))
+    return any(
+        word in text for word in ("url", "fetch", "connect", "resolve", "network")
+    )
 
 
 def _check_layer_names(layer_names) -> tuple:
