@@ -26,11 +26,19 @@ from kgen import (
     networks,
 )
 from kgen.completion import complete
-from kgen.models import DCGAN, GAN, VAE, ConditionalGAN, StyleTransfer
+from kgen.models import (
+    DCGAN,
+    GAN,
+    VAE,
+    AdaINStyleTransfer,
+    ConditionalGAN,
+    StyleTransfer,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "AdaINStyleTransfer",
     "ConditionalGAN",
     "DCGAN",
     "GAN",

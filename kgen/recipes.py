@@ -104,8 +104,11 @@ def vgg_backbone(backbone: str, weights: str) -> tuple[str, str]:
 
     `weights="hed"` means the offline VGG16 weights of
     `kgen.networks.hed_vgg16_weights()` (the backbone becomes VGG16, and the
-    recipe says so); anything else is passed on (`"imagenet"` or a file path).
+    recipe says so), `"none"` random weights (shapes only); anything else is
+    passed on (`"imagenet"` or a file path).
     """
+    if weights == "none":
+        return backbone, None
     if weights != "hed":
         return backbone, weights
     print(

@@ -115,6 +115,36 @@ def test_texture_recipe(tmp_path, vgg16_weights):
     assert Image.open(tmp_path / "texture.png").size == (48, 32)
 
 
+def test_train_style_network_recipe(tmp_path, vgg16_weights):
+    rng = np.random.default_rng(0)
+    for name in ("photos", "paintings"):
+        (tmp_path / name).mkdir()
+        for i in range(2):
+            pixels = rng.integers(0, 256, (40, 48, 3), np.uint8)
+            Image.fromarray(pixels).save(tmp_path / name / f"{i}.png")
+    recipe = load_recipe("train_style_network")
+    argv = [
+        "--content",
+        str(tmp_path / "photos"),
+        "--style",
+        str(tmp_path / "paintings"),
+    ]
+    argv += ["--image-size", "32", "--epochs", "1", "--steps-per-epoch", "2"]
+    argv += ["--batch-size", "2", "--base-filters", "4", "--backbone", "vgg16"]
+    argv += ["--weights", str(vgg16_weights), "--output-dir", str(tmp_path / "out")]
+    model = recipe.main(kgen.config.parse_config(recipe.Config, argv))
+    content = rng.uniform(0, 1, (1, 32, 32, 3)).astype("float32")
+    alpha = np.full((1, 1), 0.5, "float32")
+    served = tf.saved_model.load(str(tmp_path / "out" / "saved_model"))
+    np.testing.assert_allclose(
+        served.serve(content, content, alpha).numpy(),
+        keras.ops.convert_to_numpy(model([content, content, alpha])),
+        atol=1e-4,
+    )
+    # One row of styles, then each photo: 3 rows of 1 + 2 tiles of 32 px.
+    assert Image.open(tmp_path / "out" / "samples.png").size == (3 * 32, 3 * 32)
+
+
 def test_recipe_flags_parse_into_the_config():
     recipe = load_recipe("dcgan_mnist")
     config = kgen.config.parse_config(
