@@ -44,7 +44,6 @@ __all__ = [
     "DatasetDownloadError",
     "KNOWN_DATASETS",
     "TFDS_DATASETS",
-    "style_pairs",
     "from_directory",
     "from_idx",
     "from_numpy",
@@ -54,6 +53,7 @@ __all__ = [
     "load",
     "read_idx",
     "save_grid",
+    "style_pairs",
 ]
 
 # TFDS image classification sets with fixed-size uint8 images and int labels.

@@ -172,7 +172,8 @@ def test_readme_python_examples_run(tmp_path, monkeypatch, vgg16_weights):
     )
     monkeypatch.chdir(tmp_path)
     rng = np.random.default_rng(0)
-    for name in ("photo.jpg", "painting.jpg"):
+    for name in ("photo.jpg", "painting.jpg", "photos/0.jpg", "paintings/0.jpg"):
+        Path(name).parent.mkdir(exist_ok=True)
         Image.fromarray(rng.integers(0, 256, (48, 64, 3), np.uint8)).save(name)
     # Offline and small: pretrained VGG16 instead of downloading VGG19's
     # ImageNet weights, a few steps on tiny images.
@@ -181,9 +182,14 @@ def test_readme_python_examples_run(tmp_path, monkeypatch, vgg16_weights):
         "kgen.StyleTransfer()": (
             f"kgen.StyleTransfer(backbone='vgg16', weights=r'{vgg16_weights}')"
         ),
+        "kgen.AdaINStyleTransfer()": (
+            "kgen.AdaINStyleTransfer(kgen.networks.adain_decoder(backbone='vgg16', "
+            f"base_filters=4), backbone='vgg16', weights=r'{vgg16_weights}')"
+        ),
         "steps=300": "steps=2",
         "steps=100": "steps=2",
         "size=(256, 256)": "size=(32, 32)",
+        "steps_per_epoch=1000, epochs=10": "steps_per_epoch=1, epochs=1",
     }
     for block in blocks:
         for old, new in offline.items():
@@ -192,6 +198,7 @@ def test_readme_python_examples_run(tmp_path, monkeypatch, vgg16_weights):
     assert (tmp_path / "samples" / "epoch_0001.png").is_file()
     assert (tmp_path / "dcgan.keras").is_file()
     assert Image.open(tmp_path / "painted.png").size == (64, 48)
+    assert (tmp_path / "saved_models" / "adain" / "saved_model.pb").is_file()
 
 
 @pytest.mark.parametrize(

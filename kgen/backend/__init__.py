@@ -52,3 +52,21 @@ def input_gradient(fn, inputs):
 
 def gradient_function(loss_fn, wrt, variables):
     return _backend_module().gradient_function(loss_fn, wrt, variables)
+
+
+class BackendSteps:
+    """Mixin for kgen models: Keras' `train_step`/`test_step` run the model's
+    `stateful_train_step`/`stateful_test_step` through this backend's adapter.
+    """
+
+    def train_step(self, *args):
+        return train_step(self, *args)
+
+    def test_step(self, *args):
+        return test_step(self, *args)
+
+    def _update_trackers(self, *values):
+        """Feeds `values` to `self.metrics`, in order; returns their results."""
+        for metric, value in zip(self.metrics, values, strict=True):
+            metric.update_state(value)
+        return {metric.name: metric.result() for metric in self.metrics}

@@ -17,7 +17,9 @@ STYLE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1")
 
 
 @keras.saving.register_keras_serializable(package="kgen")
-class AdaINStyleTransfer(RecordedCompile, SavedModelExport, keras.Model):
+class AdaINStyleTransfer(
+    RecordedCompile, SavedModelExport, backend.BackendSteps, keras.Model
+):
     """Feed-forward transfer of any style (Huang & Belongie 2017).
 
     A frozen VGG encoder maps the content and the style image to features at
@@ -196,18 +198,6 @@ class AdaINStyleTransfer(RecordedCompile, SavedModelExport, keras.Model):
             return loss, (content_loss, style_loss)
 
         return loss_fn
-
-    def _update_trackers(self, loss, content_loss, style_loss):
-        self.loss_tracker.update_state(loss)
-        self.content_loss_tracker.update_state(content_loss)
-        self.style_loss_tracker.update_state(style_loss)
-        return {metric.name: metric.result() for metric in self.metrics}
-
-    def train_step(self, *args):
-        return backend.train_step(self, *args)
-
-    def test_step(self, *args):
-        return backend.test_step(self, *args)
 
     def stateful_train_step(self, data):
         variables = self.trainable_variables

@@ -16,7 +16,7 @@ _TERMS = ("loss", "content_loss", "style_loss", "total_variation_loss")
 
 
 @keras.saving.register_keras_serializable(package="kgen")
-class StyleTransfer(keras.Model):
+class StyleTransfer(backend.BackendSteps, keras.Model):
     """Paints a photo in the style of a painting (Gatys, Ecker & Bethge 2016).
 
     The model's only trainable variable is the image being painted; the VGG
@@ -45,6 +45,11 @@ class StyleTransfer(keras.Model):
             weights summing to 1).
         content_weight, style_weight, total_variation_weight: Weights of the
             three loss terms.
+        jit_compile: Whether `fit` compiles the Adam step with XLA. `"auto"`:
+            always on JAX (its only compiler), on TensorFlow only with a GPU
+            (on a CPU, XLA's step ran no faster than TensorFlow's own kernels
+            but took ~9 s longer to compile at 256 px, see
+            `benchmarks/style_transfer_speed.py`), never on PyTorch.
 
     Example:
 
@@ -66,6 +71,7 @@ class StyleTransfer(keras.Model):
         content_weight: float = 1.0,
         style_weight: float = 1e-3,
         total_variation_weight: float = 1e2,
+        jit_compile="auto",
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -100,6 +106,13 @@ class StyleTransfer(keras.Model):
         self.content_weight = content_weight
         self.style_weight = style_weight
         self.total_variation_weight = total_variation_weight
+        if jit_compile not in ("auto", True, False):
+            raise ValueError(
+                f"jit_compile must be 'auto', True or False, got {jit_compile!r}"
+            )
+        # Not `self.jit_compile`: Keras' trainer owns that attribute, and
+        # compile() overwrites it with the resolved value.
+        self.xla_setting = jit_compile
         self._extractor = None
         self._style_strength = 1.0
         # Set per stylize() call (and per resolution): see _set_variables.
@@ -159,9 +172,6 @@ class StyleTransfer(keras.Model):
             "style_loss": style_loss,
             "total_variation_loss": total_variation_loss,
         }
-
-    def train_step(self, *args):
-        return backend.train_step(self, *args)
 
     def stateful_train_step(self, data):
         _, terms, grads = backend.value_and_grad(self._canvas_loss, [self.canvas])
@@ -230,28 +240,12 @@ class StyleTransfer(keras.Model):
         """
         content = images.read_image(content, max_size=max_size)
         styles = _read_styles(style)
+        target = content
         if preserve_color:
-            luminance = _luminance(content)
-            styles = [_match_luminance(_luminance(s), luminance) for s in styles]
-            painted = self._paint(
-                luminance,
-                styles,
-                steps=steps,
-                optimizer=optimizer,
-                learning_rate=learning_rate,
-                init=init,
-                scales=scales,
-                style_blend_weights=style_blend_weights,
-                style_strength=style_strength,
-                style_scale=style_scale,
-                frames_dir=frames_dir,
-                frame_every=frame_every,
-                seed=seed,
-                verbose=verbose,
-            )
-            return images.keep_colors(painted, content)
-        return self._paint(
-            content,
+            target = _luminance(content)
+            styles = [_match_luminance(_luminance(s), target) for s in styles]
+        painted = self._paint(
+            target,
             styles,
             steps=steps,
             optimizer=optimizer,
@@ -266,6 +260,7 @@ class StyleTransfer(keras.Model):
             seed=seed,
             verbose=verbose,
         )
+        return images.keep_colors(painted, content) if preserve_color else painted
 
     def synthesize_texture(
         self,
@@ -383,6 +378,14 @@ class StyleTransfer(keras.Model):
             image = keras.ops.convert_to_numpy(self.canvas)[0]
         return image
 
+    def _xla(self):
+        if self.xla_setting != "auto":
+            return self.xla_setting
+        name = keras.backend.backend()
+        return name == "jax" or (
+            name == "tensorflow" and bool(keras.distribution.list_devices("gpu"))
+        )
+
     def _min_size(self):
         """Pixels per side VGG needs: layers in block k follow k-1 poolings."""
         if isinstance(self.backbone, keras.Model):
@@ -404,7 +407,7 @@ class StyleTransfer(keras.Model):
             self.compiled
             and self.train_function is not None
             and type(optimizer) is type(self.optimizer)
-            and optimizer.get_config() == self.optimizer.get_config()
+            and _settings(optimizer) == _settings(self.optimizer)
         ):
             # Same optimizer, same shapes: start its slots afresh but keep the
             # traced step (re-tracing costs seconds, on JAX more than the steps).
@@ -413,7 +416,7 @@ class StyleTransfer(keras.Model):
             ):
                 slot.assign(fresh)
         else:
-            self.compile(optimizer=optimizer)
+            self.compile(optimizer=optimizer, jit_compile=self._xla())
         callbacks = [_LossLog(self._log)]
         if frames is not None:
             callbacks.append(_Frames(frames, frame_every))
@@ -549,6 +552,7 @@ class StyleTransfer(keras.Model):
             content_weight=self.content_weight,
             style_weight=self.style_weight,
             total_variation_weight=self.total_variation_weight,
+            jit_compile=self.xla_setting,
         )
         return config
 
@@ -594,6 +598,13 @@ class _Frames(keras.callbacks.Callback):
     def on_train_end(self, logs=None):
         if self.step % self.every:
             _save_frame(self.folder, self.step, self.model.canvas.numpy()[0])
+
+
+def _settings(optimizer):
+    """An optimizer's config without its name (Keras numbers new instances)."""
+    config = optimizer.get_config()
+    config.pop("name", None)
+    return config
 
 
 def _save_frame(folder, step, image):

@@ -20,7 +20,9 @@ LIKELIHOODS = ("bernoulli", "gaussian")
 
 
 @keras.saving.register_keras_serializable(package="kgen")
-class VAE(Generative, RecordedCompile, SavedModelExport, keras.Model):
+class VAE(
+    Generative, RecordedCompile, SavedModelExport, backend.BackendSteps, keras.Model
+):
     """A variational autoencoder (Kingma & Welling 2014) with its own `train_step`.
 
     The encoder maps images to the mean and log-variance of q(z|x); a
@@ -160,18 +162,6 @@ class VAE(Generative, RecordedCompile, SavedModelExport, keras.Model):
         reconstruction_loss = -ops.mean(self._log_likelihood(images, pixel_parameters))
         kl_loss = ops.mean(losses.gaussian_kl(mean, log_var))
         return reconstruction_loss + self.beta * kl_loss, reconstruction_loss, kl_loss
-
-    def _update_trackers(self, loss, reconstruction_loss, kl_loss):
-        self.loss_tracker.update_state(loss)
-        self.reconstruction_loss_tracker.update_state(reconstruction_loss)
-        self.kl_loss_tracker.update_state(kl_loss)
-        return {metric.name: metric.result() for metric in self.metrics}
-
-    def train_step(self, *args):
-        return backend.train_step(self, *args)
-
-    def test_step(self, *args):
-        return backend.test_step(self, *args)
 
     def stateful_train_step(self, data):
         def loss_fn():
