@@ -4,7 +4,9 @@ variation, feature statistics).
 
 Each loss turns discriminator logits into the discriminator's and the
 generator's objectives. A loss with `gradient_penalty_weight > 0` asks the model
-to add the WGAN-GP penalty on interpolates between real and fake images.
+to add the WGAN-GP penalty on interpolates between real and fake images; a loss
+with `supports_label_smoothing` takes `label_smoothing=` in
+`discriminator_loss` (one-sided: only the real targets move).
 
 Example:
 
@@ -25,6 +27,8 @@ class GANLoss:
     """Base class: subclasses define `discriminator_loss` and `generator_loss`."""
 
     gradient_penalty_weight = 0.0
+    # Whether discriminator_loss takes label_smoothing= (cross-entropy losses).
+    supports_label_smoothing = False
 
     def discriminator_loss(self, real_logits, fake_logits):
         raise NotImplementedError
@@ -49,9 +53,21 @@ class NonSaturatingLoss(GANLoss):
 
     D minimises `-log D(x) - log(1 - D(G(z)))`; G minimises `-log D(G(z))`
     (Goodfellow et al. 2014), written on logits for numerical stability.
+
+    `discriminator_loss(..., label_smoothing=s)` is one-sided label smoothing
+    (Salimans et al. 2016): the real images' target is `1 - s`, so D minimises
+    `-(1 - s) log D(x) - s log(1 - D(x)) - log(1 - D(G(z)))`; fake targets
+    stay 0.
     """
 
-    def discriminator_loss(self, real_logits, fake_logits):
+    supports_label_smoothing = True
+
+    def discriminator_loss(self, real_logits, fake_logits, label_smoothing=0.0):
+        if label_smoothing:
+            real_loss = (1.0 - label_smoothing) * ops.softplus(
+                -real_logits
+            ) + label_smoothing * ops.softplus(real_logits)
+            return ops.mean(real_loss) + ops.mean(ops.softplus(fake_logits))
         return ops.mean(ops.softplus(-real_logits)) + ops.mean(
             ops.softplus(fake_logits)
         )
@@ -164,6 +180,26 @@ def gradient_penalty(critic, real_images, fake_images, seed):
     grads = backend.input_gradient(lambda x: critic(x, training=True), interpolates)
     norms = ops.sqrt(ops.sum(ops.square(grads), axis=(1, 2, 3)) + 1e-12)
     return ops.mean(ops.square(norms - 1.0))
+
+
+def r1_penalty(critic, real_images):
+    """The R1 penalty `E[||grad critic(x)||_2^2]` on real images (Mescheder et al. 2018).
+
+    Models add `r1_weight / 2` times it to the discriminator's loss; it pushes
+    the critic's gradient towards zero on the data, which makes the
+    Nash equilibrium locally stable. Differentiable in the critic's weights.
+
+    Example:
+
+    ```python
+    penalty = kgen.losses.r1_penalty(lambda x, training: critic(x), images)
+    ```
+    """
+    from kgen import backend
+
+    grads = backend.input_gradient(lambda x: critic(x, training=True), real_images)
+    axes = tuple(range(1, len(grads.shape)))
+    return ops.mean(ops.sum(ops.square(grads), axis=axes))
 
 
 def gaussian_kl(mean, log_var):

@@ -25,6 +25,8 @@ class ConditionalGAN(GAN):
         num_classes: number of classes; labels are integers in
             `[0, num_classes)`.
         seed: seed of the noise drawn during training.
+        ema: decay of the generator's weight average used for sampling, or
+            `None`; see `kgen.GAN`.
 
     Example:
 
@@ -47,10 +49,11 @@ class ConditionalGAN(GAN):
         latent_dim: int | None = None,
         num_classes: int | None = None,
         seed: int | None = None,
+        ema: float | None = None,
         **kwargs,
     ):
         check_positive("num_classes", num_classes)
-        super().__init__(generator, discriminator, latent_dim, seed, **kwargs)
+        super().__init__(generator, discriminator, latent_dim, seed, ema, **kwargs)
         self.num_classes = num_classes
 
     network_inputs = 2
@@ -59,7 +62,7 @@ class ConditionalGAN(GAN):
         if labels is None:
             # predict() passes one structure: [z, labels].
             z, labels = z
-        return self.generator([z, labels], training=training)
+        return self.sampling_generator([z, labels], training=training)
 
     def _unpack(self, data):
         images, labels, _ = keras.utils.unpack_x_y_sample_weight(data)

@@ -19,6 +19,11 @@ class DCGAN(GAN):
         normalization: discriminator normalisation, `"batch"`, `"layer"` (use
             with the Wasserstein loss) or `"none"`.
         seed: seed of the noise drawn during training.
+        spectral_normalization: spectrally normalise the discriminator's
+            convolutions and logit layer (SN-GAN); usually with
+            `normalization="none"`.
+        ema: decay of the generator's weight average used for sampling, or
+            `None`; see `kgen.GAN`.
 
     Example:
 
@@ -27,6 +32,11 @@ class DCGAN(GAN):
     gan.compile()
     gan.fit(kgen.data.load("glyphs", batch_size=128), epochs=5)
     images = gan.generate(64, seed=0)
+
+    sn_gan = kgen.DCGAN(
+        normalization="none", spectral_normalization=True, ema=0.999
+    )
+    sn_gan.compile(loss="hinge", d_learning_rate=4e-4, g_learning_rate=1e-4)
     ```
     """
 
@@ -37,19 +47,26 @@ class DCGAN(GAN):
         base_filters: int = 64,
         normalization: str = "batch",
         seed: int | None = None,
+        spectral_normalization: bool = False,
+        ema: float | None = None,
         **kwargs,
     ):
         super().__init__(
             generator=dcgan_generator(latent_dim, image_shape, base_filters),
             discriminator=dcgan_discriminator(
-                image_shape, base_filters, normalization=normalization
+                image_shape,
+                base_filters,
+                normalization=normalization,
+                spectral_normalization=spectral_normalization,
             ),
             latent_dim=latent_dim,
             seed=seed,
+            ema=ema,
             **kwargs,
         )
         self.base_filters = base_filters
         self.normalization = normalization
+        self.spectral_normalization = spectral_normalization
 
     def get_config(self):
         config = super().get_config()
@@ -58,6 +75,7 @@ class DCGAN(GAN):
             image_shape=self.image_shape,
             base_filters=self.base_filters,
             normalization=self.normalization,
+            spectral_normalization=self.spectral_normalization,
         )
         return config
 

@@ -1,9 +1,10 @@
-"""Class-label conditioning shared by the network builders.
+"""Class-label conditioning and spectral normalisation shared by the builders.
 
 Generators take `[z, labels]` and concatenate a learned label embedding to `z`
 (Mirza & Osindero 2014). Discriminators either concatenate a label embedding to
 their input (`"concat"`) or add the inner product of a label embedding with their
-last features to the logit (`"projection"`, Miyato & Koyama 2018).
+last features to the logit (`"projection"`, Miyato & Koyama 2018). Their dense
+and convolution layers can be spectrally normalised (Miyato et al. 2018).
 """
 
 import math
@@ -11,6 +12,7 @@ import math
 import keras
 from keras import layers
 
+from kgen.layers.spectral_normalization import SpectralNormalization
 from kgen.networks.validation import check_positive
 
 CONDITIONINGS = ("concat", "projection")
@@ -55,9 +57,17 @@ def discriminator_inputs(image_shape, num_classes, conditioning):
     return [images, labels], layers.Concatenate()([images, plane]), labels
 
 
-def logits_from_features(features, labels, num_classes, conditioning):
-    """The discriminator head: a dense logit, plus the projection term if asked."""
-    logits = layers.Dense(1, name="logits")(features)
+def logits_from_features(
+    features, labels, num_classes, conditioning, spectral_normalization=False
+):
+    """The discriminator head: a dense logit, plus the projection term if asked.
+
+    With `spectral_normalization` the logit's dense layer is normalised; the
+    projection embedding is not (it is a lookup, not a map of the image).
+    """
+    logits = spectrally_normalized(
+        layers.Dense(1, name="logits"), spectral_normalization
+    )(features)
     if labels is None or conditioning != "projection":
         return logits
     embedded = layers.Embedding(
@@ -65,3 +75,13 @@ def logits_from_features(features, labels, num_classes, conditioning):
     )(labels)
     projection = layers.Dot(axes=1)([embedded, features])
     return layers.Add(name="projected_logits")([logits, projection])
+
+
+def spectrally_normalized(layer, spectral_normalization):
+    """`layer` wrapped in `SpectralNormalization` when asked, else `layer`."""
+    if not isinstance(spectral_normalization, bool):
+        raise ValueError(
+            f"spectral_normalization must be True or False, got "
+            f"{spectral_normalization!r}"
+        )
+    return SpectralNormalization(layer) if spectral_normalization else layer

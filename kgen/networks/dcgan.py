@@ -8,6 +8,7 @@ from kgen.networks.conditioning import (
     discriminator_inputs,
     generator_inputs,
     logits_from_features,
+    spectrally_normalized,
 )
 from kgen.networks.validation import check_image_shape, check_positive
 
@@ -103,6 +104,7 @@ def dcgan_discriminator(
     negative_slope: float = 0.2,
     num_classes: int | None = None,
     conditioning: str = "projection",
+    spectral_normalization: bool = False,
     name: str = "discriminator",
 ) -> keras.Model:
     """Builds `image -> logit` with 4x4 stride-2 convolutions and LeakyReLU.
@@ -112,13 +114,19 @@ def dcgan_discriminator(
     sample) or `"none"`. The first convolution is never normalised. With
     `num_classes`, the model takes `[images, labels]`; `conditioning` is
     `"concat"` (a learned label plane as an extra input channel) or
-    `"projection"` (Miyato & Koyama 2018).
+    `"projection"` (Miyato & Koyama 2018). `spectral_normalization=True`
+    divides every convolution's and the logit layer's kernel by its spectral
+    norm (SN-GAN, Miyato et al. 2018), which bounds the discriminator's
+    Lipschitz constant; it usually replaces batch norm (`normalization="none"`).
 
     Example:
 
     ```python
     discriminator = kgen.networks.dcgan_discriminator(image_shape=(32, 32, 3))
     logits = discriminator(images)  # (batch, 1)
+    sn_discriminator = kgen.networks.dcgan_discriminator(
+        normalization="none", spectral_normalization=True
+    )
     ```
     """
     check_positive("base_filters", base_filters)
@@ -127,14 +135,22 @@ def dcgan_discriminator(
     steps = num_upsamplings(image_shape)
 
     inputs, x, labels = discriminator_inputs(image_shape, num_classes, conditioning)
-    x = layers.Conv2D(base_filters, 4, strides=2, padding="same")(x)
+    x = spectrally_normalized(
+        layers.Conv2D(base_filters, 4, strides=2, padding="same"),
+        spectral_normalization,
+    )(x)
     x = layers.LeakyReLU(negative_slope)(x)
     filters = base_filters
     for step in range(1, steps):
         filters *= 2
-        x = layers.Conv2D(filters, 4, strides=2, padding="same", use_bias=False)(x)
+        x = spectrally_normalized(
+            layers.Conv2D(filters, 4, strides=2, padding="same", use_bias=False),
+            spectral_normalization,
+        )(x)
         x = _normalization(normalization, name=f"norm_{step}")(x)
         x = layers.LeakyReLU(negative_slope)(x)
     x = layers.Flatten()(x)
-    logits = logits_from_features(x, labels, num_classes, conditioning)
+    logits = logits_from_features(
+        x, labels, num_classes, conditioning, spectral_normalization
+    )
     return keras.Model(inputs, logits, name=name)

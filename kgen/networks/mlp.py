@@ -10,6 +10,7 @@ from kgen.networks.conditioning import (
     discriminator_inputs,
     generator_inputs,
     logits_from_features,
+    spectrally_normalized,
 )
 from kgen.networks.validation import check_image_shape, check_positive
 
@@ -53,18 +54,22 @@ def mlp_discriminator(
     negative_slope: float = 0.2,
     num_classes: int | None = None,
     conditioning: str = "projection",
+    spectral_normalization: bool = False,
     name: str = "discriminator",
 ) -> keras.Model:
     """Builds `image -> logit`: the generator mirrored, one logit per image.
 
     With `num_classes`, the model takes `[images, labels]`; `conditioning` is
     `"concat"` (a learned label plane joins the pixels) or `"projection"`.
+    `spectral_normalization=True` divides every dense kernel by its spectral
+    norm (Miyato et al. 2018), bounding the discriminator's Lipschitz constant.
 
     Example:
 
     ```python
     discriminator = kgen.networks.mlp_discriminator(image_shape=(28, 28, 1))
     logits = discriminator(images)  # (batch, 1), > 0 means "real"
+    sn_discriminator = kgen.networks.mlp_discriminator(spectral_normalization=True)
     ```
     """
     check_conditioning(num_classes, conditioning)
@@ -72,7 +77,9 @@ def mlp_discriminator(
     inputs, x, labels = discriminator_inputs(image_shape, num_classes, conditioning)
     x = layers.Flatten()(x)
     for units in hidden_units:
-        x = layers.Dense(units)(x)
+        x = spectrally_normalized(layers.Dense(units), spectral_normalization)(x)
         x = layers.LeakyReLU(negative_slope)(x)
-    logits = logits_from_features(x, labels, num_classes, conditioning)
+    logits = logits_from_features(
+        x, labels, num_classes, conditioning, spectral_normalization
+    )
     return keras.Model(inputs, logits, name=name)

@@ -1,0 +1,501 @@
+"""GAN stabilisers (EMA, spectral norm, R1, label smoothing, instance noise,
+TTUR), each shown to act, on whichever backend is active."""
+
+import math
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import kgen
+from kgen.layers import SpectralNormalization
+
+LATENT_DIM = 8
+
+
+def tiny_gan(seed=1, ema=None, spectral_normalization=False):
+    return kgen.GAN(
+        kgen.networks.mlp_generator(latent_dim=LATENT_DIM, hidden_units=(8, 16)),
+        kgen.networks.mlp_discriminator(
+            hidden_units=(16, 8), spectral_normalization=spectral_normalization
+        ),
+        seed=seed,
+        ema=ema,
+    )
+
+
+def tiny_dcgan(seed=1, ema=None, spectral_normalization=False):
+    return kgen.DCGAN(
+        image_shape=(28, 28, 1),
+        latent_dim=LATENT_DIM,
+        base_filters=4,
+        normalization="none" if spectral_normalization else "batch",
+        spectral_normalization=spectral_normalization,
+        seed=seed,
+        ema=ema,
+    )
+
+
+def tiny_cgan(seed=1, ema=None, spectral_normalization=False, conditioning="concat"):
+    return kgen.ConditionalGAN(
+        kgen.networks.mlp_generator(
+            latent_dim=LATENT_DIM, hidden_units=(8, 16), num_classes=10
+        ),
+        kgen.networks.mlp_discriminator(
+            hidden_units=(16, 8),
+            num_classes=10,
+            conditioning=conditioning,
+            spectral_normalization=spectral_normalization,
+        ),
+        num_classes=10,
+        seed=seed,
+        ema=ema,
+    )
+
+
+BUILDERS = {"gan": tiny_gan, "dcgan": tiny_dcgan, "cgan": tiny_cgan}
+
+
+def labels_for(model, count):
+    if isinstance(model, kgen.ConditionalGAN):
+        return np.arange(count) % 10
+    return None
+
+
+def train(model, images, **kwargs):
+    return model.fit(
+        images, labels_for(model, len(images)), verbose=0, shuffle=False, **kwargs
+    )
+
+
+def step(model, images):
+    """One training step; returns that step's metrics."""
+    logs = model.train_on_batch(
+        images, labels_for(model, len(images)), return_dict=True
+    )
+    return {key: float(value) for key, value in logs.items()}
+
+
+def weights_of(network):
+    return [np.array(w) for w in network.get_weights()]
+
+
+def number(variable):
+    return float(keras.ops.convert_to_numpy(variable))
+
+
+def distance(first, second):
+    return math.sqrt(
+        sum(float(np.sum((a - b) ** 2)) for a, b in zip(first, second, strict=True))
+    )
+
+
+def frozen(model, **compile_arguments):
+    """`model` compiled with zero learning rates: steps change no weights."""
+    model.compile(
+        d_optimizer=keras.optimizers.SGD(0.0),
+        g_optimizer=keras.optimizers.SGD(0.0),
+        **compile_arguments,
+    )
+    return model
+
+
+def linear_critic(image_shape=(28, 28, 1), seed=0, scale=0.05):
+    images = keras.Input(image_shape)
+    logits = keras.layers.Dense(1, name="logits")(keras.layers.Flatten()(images))
+    critic = keras.Model(images, logits, name="discriminator")
+    rng = np.random.default_rng(seed)
+    w = rng.normal(0, scale, (math.prod(image_shape), 1)).astype("float32")
+    critic.set_weights([w, np.array([0.3], "float32")])
+    return critic, w
+
+
+def constant_generator():
+    """An MLP generator whose output ignores z: all zero weights give tanh(0)."""
+    generator = kgen.networks.mlp_generator(latent_dim=LATENT_DIM, hidden_units=(8,))
+    generator.set_weights([np.zeros(w.shape, "float32") for w in generator.weights])
+    return generator
+
+
+# --- exponential moving average of the generator -------------------------------
+
+
+def test_ema_follows_the_update_rule_and_lags_the_live_weights(tiny_images):
+    model = tiny_gan(ema=0.9)
+    model.compile()
+    initial = weights_of(model.generator)
+    for average, before in zip(weights_of(model.ema_generator), initial, strict=True):
+        np.testing.assert_array_equal(average, before)
+    assert not model.ema_generator.trainable_weights  # no optimizer touches it
+    step(model, tiny_images[:8])
+    # First update: decay min(0.9, (1 + 0) / (10 + 0)) = 0.1.
+    for average, before, live in zip(
+        weights_of(model.ema_generator),
+        initial,
+        weights_of(model.generator),
+        strict=True,
+    ):
+        np.testing.assert_allclose(average, 0.1 * before + 0.9 * live, atol=1e-6)
+    train(model, tiny_images, batch_size=8, epochs=2)
+    live, average = weights_of(model.generator), weights_of(model.ema_generator)
+    assert distance(average, live) > 0
+    assert distance(average, initial) < distance(live, initial)
+
+
+@pytest.mark.parametrize("name", ["cgan", "dcgan"])  # "gan": the export test
+def test_generate_predict_and_call_use_the_ema_generator(name, tiny_images):
+    model = BUILDERS[name](ema=0.5)
+    model.compile()
+    train(model, tiny_images, batch_size=16, epochs=1)
+    z = np.random.default_rng(1).normal(size=(4, LATENT_DIM)).astype("float32")
+    inputs = z if labels_for(model, 4) is None else [z, labels_for(model, 4)]
+    averaged = keras.ops.convert_to_numpy(model.ema_generator(inputs))
+    live = keras.ops.convert_to_numpy(model.generator(inputs))
+    assert not np.allclose(averaged, live, atol=1e-4)
+    np.testing.assert_allclose(model.generate(z=z), averaged, atol=1e-6)
+    np.testing.assert_allclose(model.predict(inputs, verbose=0), averaged, atol=1e-6)
+    np.testing.assert_allclose(model.generate(z=z, use_ema=False), live, atol=1e-6)
+    if name == "dcgan":
+        # Batch-norm statistics are copied, not averaged.
+        statistics = [
+            (np.array(average), np.array(current))
+            for average, current in zip(
+                model.ema_generator.weights, model.generator.weights, strict=True
+            )
+            if not current.trainable
+        ]
+        assert statistics
+        for average, current in statistics:
+            np.testing.assert_array_equal(average, current)
+
+
+def test_ema_survives_keras_file_weights_file_and_export(tiny_images, tmp_path):
+    model = tiny_gan(ema=0.8)
+    model.compile()
+    train(model, tiny_images, batch_size=8, epochs=1)
+    z = np.random.default_rng(2).normal(size=(3, LATENT_DIM)).astype("float32")
+    expected = model.generate(z=z)
+    assert not np.allclose(expected, model.generate(z=z, use_ema=False), atol=1e-4)
+
+    model.save(tmp_path / "model.keras")
+    restored = keras.saving.load_model(tmp_path / "model.keras")
+    assert restored.ema == 0.8
+    np.testing.assert_allclose(restored.generate(z=z), expected, atol=1e-6)
+    for loaded, original in zip(
+        weights_of(restored.ema_generator), weights_of(model.ema_generator), strict=True
+    ):
+        np.testing.assert_array_equal(loaded, original)
+
+    # BackupAndRestore's mechanism: weights files carry the average too.
+    model.save_weights(tmp_path / "model.weights.h5")
+    fresh = tiny_gan(seed=5, ema=0.8)
+    fresh.compile()
+    fresh.load_weights(tmp_path / "model.weights.h5")
+    np.testing.assert_allclose(fresh.generate(z=z), expected, atol=1e-6)
+
+    model.export(str(tmp_path / "saved"), verbose=False)
+    reloaded = tf.saved_model.load(str(tmp_path / "saved"))
+    served = reloaded.serve(tf.constant(z)).numpy()
+    np.testing.assert_allclose(served, expected, atol=1e-5)
+
+
+# --- spectral normalisation ----------------------------------------------------
+
+
+def spectral_layers(network):
+    found = [
+        layer for layer in network.layers if isinstance(layer, SpectralNormalization)
+    ]
+    assert found, f"{network.name} has no spectrally normalised layer"
+    return found
+
+
+def largest_singular_value(kernel):
+    kernel = keras.ops.convert_to_numpy(kernel)
+    return float(
+        np.linalg.svd(kernel.reshape(-1, kernel.shape[-1]), compute_uv=False)[0]
+    )
+
+
+@pytest.mark.parametrize("name, conditioning", [("dcgan", None), ("cgan", "concat")])
+def test_spectral_normalization_keeps_the_discriminator_near_norm_one(
+    name, conditioning, tiny_images
+):
+    # Seeded: how far one power iteration per call gets depends on the start.
+    keras.utils.set_random_seed(0)
+    kwargs = {"conditioning": conditioning} if conditioning else {}
+    model = BUILDERS[name](spectral_normalization=True, **kwargs)
+    # A fast discriminator optimiser: the raw kernels grow, the used ones not.
+    model.compile(d_optimizer=keras.optimizers.Adam(2e-2))
+    layers = spectral_layers(model.discriminator)
+    vectors_before = [np.array(layer.vector_u) for layer in layers]
+    train(model, tiny_images, batch_size=8, epochs=3)
+    for layer, before in zip(layers, vectors_before, strict=True):
+        # The power-iteration state advanced (so it is tracked on JAX too).
+        assert not np.allclose(np.array(layer.vector_u), before)
+        _, kernel = layer.normalized_weights()
+        # One power iteration per call only approaches the top singular
+        # vector, and from below: the normalised norm is 1 or a little more.
+        assert largest_singular_value(kernel) == pytest.approx(1.0, abs=0.1)
+    assert any(
+        abs(largest_singular_value(layer.kernel) - 1.0) > 0.2 for layer in layers
+    ), "the raw kernels should be free; only the normalised ones are bounded"
+
+
+def test_spectral_normalization_is_off_by_default_and_saved(tmp_path):
+    plain = kgen.networks.dcgan_discriminator(base_filters=4)
+    assert not any(isinstance(x, SpectralNormalization) for x in plain.layers)
+    model = tiny_dcgan(spectral_normalization=True)
+    config = model.get_config()
+    assert config["spectral_normalization"] is True
+    assert kgen.DCGAN.from_config(config).get_config() == config
+    images = np.random.default_rng(3).uniform(-1, 1, (2, 28, 28, 1)).astype("float32")
+    model.save(tmp_path / "sn.keras")
+    restored = keras.saving.load_model(tmp_path / "sn.keras")
+    assert spectral_layers(restored.discriminator)
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(restored.discriminator(images)),
+        keras.ops.convert_to_numpy(model.discriminator(images)),
+        atol=1e-5,
+    )
+
+
+# --- R1 penalty ----------------------------------------------------------------
+
+
+def test_r1_penalty_is_zero_for_a_constant_critic_and_norm_w_squared_for_a_linear():
+    images = np.random.default_rng(4).uniform(-1, 1, (5, 28, 28, 1)).astype("float32")
+    critic, w = linear_critic()
+
+    def run(network):
+        penalty = kgen.losses.r1_penalty(
+            lambda x, training: network(x, training=training),
+            keras.ops.convert_to_tensor(images),
+        )
+        return number(penalty)
+
+    assert run(critic) == pytest.approx(float(np.sum(w**2)), rel=1e-4)
+    constant, _ = linear_critic(scale=0.0)
+    assert run(constant) == 0.0
+
+
+def test_r1_weight_adds_half_gamma_times_the_penalty_to_d_loss(tiny_images):
+    # D(x) = w.x + 0.3 and G(z) = 0, both frozen: every term is known.
+    critic, w = linear_critic()
+    model = kgen.GAN(constant_generator(), critic, seed=3)
+    frozen(model, r1_weight=3.0)
+    images = tiny_images[:8]
+    logs = step(model, images)
+    real_logits = images.reshape(8, -1) @ w + 0.3
+    base = np.mean(np.logaddexp(0.0, -real_logits)) + np.logaddexp(0.0, 0.3)
+    squared_norm = float(np.sum(w**2))
+    assert logs["r1_penalty"] == pytest.approx(squared_norm, rel=1e-4)
+    assert logs["d_loss"] == pytest.approx(base + 1.5 * squared_norm, rel=1e-4)
+    assert logs["g_loss"] == pytest.approx(np.logaddexp(0.0, -0.3), rel=1e-5)
+
+
+# --- label smoothing -----------------------------------------------------------
+
+
+def test_label_smoothing_moves_only_the_real_targets():
+    real = np.array([[-1.0], [0.5], [3.0]], "float32")
+    fake = np.array([[-2.0], [1.0]], "float32")
+
+    def softplus(x):
+        return np.log1p(np.exp(x))
+
+    loss = kgen.losses.get("non_saturating")
+    smoothed = float(loss.discriminator_loss(real, fake, label_smoothing=0.1))
+    expected = np.mean(0.9 * softplus(-real) + 0.1 * softplus(real)) + np.mean(
+        softplus(fake)
+    )
+    assert smoothed == pytest.approx(float(expected), rel=1e-5)
+    assert float(loss.discriminator_loss(real, fake)) == pytest.approx(
+        float(np.mean(softplus(-real)) + np.mean(softplus(fake))), rel=1e-5
+    )
+    # MinimaxLoss shares the discriminator's cross entropy.
+    assert float(
+        kgen.losses.get("minimax").discriminator_loss(real, fake, label_smoothing=0.1)
+    ) == pytest.approx(smoothed, rel=1e-6)
+
+
+def test_label_smoothing_reaches_the_training_step(tiny_images):
+    bias = 0.7  # D's logit for every image: zero kernels, this logit bias
+    model = tiny_gan()
+    model.discriminator.set_weights(
+        [np.zeros(w.shape, "float32") for w in model.discriminator.weights[:-1]]
+        + [np.array([bias], "float32")]
+    )
+    frozen(model, label_smoothing=0.2)
+    logs = step(model, tiny_images[:8])
+    softplus = lambda x: math.log1p(math.exp(x))  # noqa: E731
+    expected = 0.8 * softplus(-bias) + 0.2 * softplus(bias) + softplus(bias)
+    assert logs["d_loss"] == pytest.approx(expected, rel=1e-5)
+
+
+# --- instance noise ------------------------------------------------------------
+
+
+def test_instance_noise_is_seen_by_d_in_training_and_decays_to_zero():
+    # G ignores z and makes zero images, the real images are zeros too: without
+    # noise D sees one input, so its losses are known exactly.
+    images = np.zeros((8, 28, 28, 1), "float32")
+    critic, _ = linear_critic(scale=0.5)
+    model = kgen.GAN(constant_generator(), critic, seed=0)
+    frozen(model, instance_noise=1.0, instance_noise_decay_steps=2)
+    softplus = lambda x: math.log1p(math.exp(x))  # noqa: E731
+    clean_d_loss = softplus(-0.3) + softplus(0.3)
+    clean_g_loss = softplus(-0.3)
+    noisy, halved, clean = (step(model, images) for _ in range(3))
+    for logs in (noisy, halved):
+        assert abs(logs["d_loss"] - clean_d_loss) > 1e-3
+        assert abs(logs["g_loss"] - clean_g_loss) > 1e-3
+    assert clean["d_loss"] == pytest.approx(clean_d_loss, rel=1e-6)
+    assert clean["g_loss"] == pytest.approx(clean_g_loss, rel=1e-6)
+    # Inference never adds noise: the same z gives the same, noise-free image.
+    z = np.ones((2, LATENT_DIM), "float32")
+    np.testing.assert_array_equal(model.generate(z=z), np.zeros((2, 28, 28, 1)))
+
+
+# --- two time-scale update rule ------------------------------------------------
+
+
+def test_ttur_learning_rate_shorthand_builds_two_adams():
+    model = tiny_gan()
+    model.compile(d_learning_rate=4e-4, g_learning_rate=1e-4)
+    assert number(model.d_optimizer.learning_rate) == pytest.approx(4e-4)
+    assert number(model.g_optimizer.learning_rate) == pytest.approx(1e-4)
+    assert model.d_optimizer.beta_1 == model.g_optimizer.beta_1 == 0.5
+    assert "r1_penalty" not in [metric.name for metric in model.metrics]
+
+
+def test_ttur_each_network_steps_by_its_own_learning_rate(tiny_images):
+    moves = []
+    for d_learning_rate in (0.01, 0.02):
+        keras.utils.set_random_seed(11)
+        model = tiny_gan(seed=11)
+        model.compile(
+            d_optimizer=keras.optimizers.SGD(d_learning_rate),
+            g_optimizer=keras.optimizers.SGD(0.0),
+        )
+        d_before = weights_of(model.discriminator)
+        g_before = weights_of(model.generator)
+        step(model, tiny_images[:8])
+        for before, after in zip(g_before, weights_of(model.generator), strict=True):
+            np.testing.assert_array_equal(before, after)
+        moves.append(
+            [
+                a - b
+                for a, b in zip(weights_of(model.discriminator), d_before, strict=True)
+            ]
+        )
+    for slow, fast in zip(*moves, strict=True):
+        np.testing.assert_allclose(fast, 2 * slow, rtol=1e-3, atol=1e-7)
+
+
+# --- everything together, configs and errors -----------------------------------
+
+
+@pytest.mark.parametrize("name, conditioning", [("gan", None), ("cgan", "projection")])
+def test_all_stabilizers_train_together(name, conditioning, tiny_images):
+    kwargs = {"conditioning": conditioning} if conditioning else {}
+    model = BUILDERS[name](ema=0.99, spectral_normalization=True, **kwargs)
+    model.compile(
+        d_learning_rate=4e-4,
+        g_learning_rate=1e-4,
+        discriminator_steps=2,
+        r1_weight=1.0,
+        label_smoothing=0.1,
+        instance_noise=0.1,
+        instance_noise_decay_steps=10,
+    )
+    history = train(model, tiny_images, batch_size=16, epochs=1).history
+    # TTUR: two steps, each with two D updates at D's rate and one G update.
+    assert number(model.d_optimizer.iterations) == 4
+    assert number(model.g_optimizer.iterations) == 2
+    assert number(model.d_optimizer.learning_rate) == pytest.approx(4e-4)
+    assert number(model.g_optimizer.learning_rate) == pytest.approx(1e-4)
+    assert set(history) == {
+        "d_loss",
+        "g_loss",
+        "d_real_accuracy",
+        "d_fake_accuracy",
+        "r1_penalty",
+    }
+    assert all(math.isfinite(v[0]) for v in history.values())
+    assert history["r1_penalty"][0] > 0
+    config = model.get_config()
+    assert config["ema"] == 0.99
+    assert type(model).from_config(config).get_config() == config
+
+
+def test_keras_file_keeps_the_stabilizer_settings(tmp_path):
+    model = tiny_cgan(ema=0.99)
+    model.compile(
+        d_learning_rate=4e-4,
+        r1_weight=1.0,
+        label_smoothing=0.1,
+        instance_noise=0.1,
+        instance_noise_decay_steps=10,
+    )
+    model.save(tmp_path / "model.keras")
+    restored = keras.saving.load_model(tmp_path / "model.keras")
+    assert restored.ema == 0.99
+    for key, value in {
+        "r1_weight": 1.0,
+        "label_smoothing": 0.1,
+        "instance_noise": 0.1,
+        "instance_noise_decay_steps": 10,
+    }.items():
+        assert getattr(restored, key) == value
+    assert number(restored.d_optimizer.learning_rate) == pytest.approx(4e-4)
+    assert "r1_penalty" in [metric.name for metric in restored.metrics]
+
+
+def test_ema_zero_is_the_live_generator_at_every_step(tiny_images):
+    model = tiny_gan(ema=0.0)
+    # Keras' PyTorch trainer only runs steps_per_execution=1.
+    steps_per_execution = 1 if keras.backend.backend() == "torch" else 2
+    model.compile(steps_per_execution=steps_per_execution, instance_noise=0.1)
+    history = model.fit(tiny_images, batch_size=8, epochs=1, verbose=0).history
+    assert all(math.isfinite(v[0]) for v in history.values())
+    assert number(model.g_optimizer.iterations) == 4
+    for average, live in zip(
+        weights_of(model.ema_generator), weights_of(model.generator), strict=True
+    ):
+        np.testing.assert_allclose(average, live, rtol=0, atol=1e-7)
+
+
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda: tiny_gan(ema=1.0), "ema must be in"),
+        (lambda: tiny_gan(ema=-0.5), "ema must be in"),
+        (lambda: tiny_gan(ema="slow"), "ema must be a number"),
+        (
+            lambda: kgen.networks.mlp_discriminator(spectral_normalization="yes"),
+            "spectral_normalization must be True or False",
+        ),
+        (lambda: tiny_gan().compile(r1_weight=-1.0), "r1_weight must be >= 0"),
+        (lambda: tiny_gan().compile(label_smoothing=1.0), "label_smoothing must be"),
+        (
+            lambda: tiny_gan().compile(loss="hinge", label_smoothing=0.1),
+            "cross-entropy losses",
+        ),
+        (lambda: tiny_gan().compile(instance_noise=-0.1), "instance_noise must be"),
+        (
+            lambda: tiny_gan().compile(instance_noise_decay_steps=5),
+            "needs instance_noise > 0",
+        ),
+        (
+            lambda: tiny_gan().compile(
+                d_optimizer=keras.optimizers.Adam(), d_learning_rate=1e-3
+            ),
+            "d_optimizer or d_learning_rate",
+        ),
+    ],
+)
+def test_bad_stabilizer_arguments_raise_value_error(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
