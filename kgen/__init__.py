@@ -23,6 +23,7 @@ from kgen import (
     images,
     layers,
     losses,
+    metrics,
     networks,
 )
 from kgen.completion import complete
@@ -53,5 +54,6 @@ __all__ = [
     "images",
     "layers",
     "losses",
+    "metrics",
     "networks",
 ]

@@ -168,7 +168,11 @@ def test_readme_python_examples_run(tmp_path, monkeypatch, vgg16_weights):
     load = kgen.data.load
     # The README trains on the full embedded set; a slice keeps the test fast.
     monkeypatch.setattr(
-        kgen.data, "load", lambda *args, **kwargs: load(*args, limit=256, **kwargs)
+        kgen.data,
+        "load",
+        lambda *args, **kwargs: load(
+            *args, **{**kwargs, "limit": min(kwargs.get("limit") or 256, 256)}
+        ),
     )
     monkeypatch.chdir(tmp_path)
     rng = np.random.default_rng(0)
@@ -190,6 +194,10 @@ def test_readme_python_examples_run(tmp_path, monkeypatch, vgg16_weights):
         "steps=100": "steps=2",
         "size=(256, 256)": "size=(32, 32)",
         "steps_per_epoch=1000, epochs=10": "steps_per_epoch=1, epochs=1",
+        'dataset_classifier("glyphs")': (
+            f'dataset_classifier("glyphs", epochs=1, cache_dir=r"{tmp_path}")'
+        ),
+        "num_samples=1000": "num_samples=64",
     }
     for block in blocks:
         for old, new in offline.items():
@@ -199,6 +207,7 @@ def test_readme_python_examples_run(tmp_path, monkeypatch, vgg16_weights):
     assert (tmp_path / "dcgan.keras").is_file()
     assert Image.open(tmp_path / "painted.png").size == (64, 48)
     assert (tmp_path / "saved_models" / "adain" / "saved_model.pb").is_file()
+    assert (tmp_path / "best.keras").is_file()
 
 
 @pytest.mark.parametrize(

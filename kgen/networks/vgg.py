@@ -157,7 +157,7 @@ def _vgg(backbone, weights, preprocessed):
             include_top=False, weights=weights, input_tensor=preprocessed
         )
     except Exception as error:
-        if weights != "imagenet" or not _is_download_error(error):
+        if weights != "imagenet" or not is_download_error(error):
             raise
         raise WeightsDownloadError(
             f"Could not download the ImageNet weights of {backbone.upper()} "
@@ -168,7 +168,8 @@ def _vgg(backbone, weights, preprocessed):
         ) from error
 
 
-def _is_download_error(error: Exception) -> bool:
+def is_download_error(error: Exception) -> bool:
+    """Whether `error` looks like a failed download (Keras wraps urllib errors)."""
     text = f"{type(error).__name__} {error}".lower()
     return any(
         word in text for word in ("url", "fetch", "connect", "resolve", "network")

@@ -1,0 +1,60 @@
+"""Sample quality: FID, KID and classifier scores of generated images.
+
+FID (`frechet_distance`) and KID (`kernel_distance`, unbiased, with its
+standard deviation over subsets) compare real and generated images in the
+feature space of an extractor: the last hidden layer of kgen's own digit
+classifier for 28x28 data (`kgen.classifier.feature_extractor`), InceptionV3
+(`inception_feature_extractor`) or any Keras model. Statistics are float64;
+those of the real set are cached on disk (`real_statistics`). A classifier
+also scores conditional samples against their labels (`classifier_accuracy`)
+and exposes mode collapse (`class_coverage`). `SampleQuality` bundles them;
+`kgen.callbacks.Evaluate` logs them during `fit`.
+
+Values depend on the extractor and on the number of images (FID is biased
+upward for small sets): compare numbers measured the same way. FIDs in a
+digit classifier's feature space are not comparable with published,
+Inception-based FIDs.
+
+Example:
+
+```python
+classifier = kgen.classifier.dataset_classifier("glyphs")
+quality = kgen.metrics.SampleQuality(held_out_digits, classifier=classifier)
+quality.score_model(gan, num_samples=1000)  # fid, kid, kid_std, class_coverage, ...
+```
+"""
+
+from kgen.metrics.classifier_scores import (
+    class_coverage,
+    classifier_accuracy,
+    predict_classes,
+)
+from kgen.metrics.distances import (
+    frechet_distance,
+    frechet_distance_from_moments,
+    kernel_distance,
+)
+from kgen.metrics.feature_statistics import FeatureStatistics
+from kgen.metrics.features import (
+    extract_features,
+    extractor_fingerprint,
+    inception_feature_extractor,
+    real_statistics,
+)
+from kgen.metrics.sample_quality import METRICS, SampleQuality
+
+__all__ = [
+    "METRICS",
+    "FeatureStatistics",
+    "SampleQuality",
+    "class_coverage",
+    "classifier_accuracy",
+    "extract_features",
+    "extractor_fingerprint",
+    "frechet_distance",
+    "frechet_distance_from_moments",
+    "inception_feature_extractor",
+    "kernel_distance",
+    "predict_classes",
+    "real_statistics",
+]
