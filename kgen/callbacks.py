@@ -8,6 +8,7 @@ import numpy as np
 from kgen import classifier as classifier_lib
 from kgen import data
 from kgen import metrics as metrics_lib
+from kgen.networks.validation import check_positive
 
 
 class SampleGrid(keras.callbacks.Callback):
@@ -40,12 +41,8 @@ class SampleGrid(keras.callbacks.Callback):
         seed: int = 0,
     ):
         super().__init__()
-        for name, value in (
-            ("num_samples", num_samples),
-            ("every_n_epochs", every_n_epochs),
-        ):
-            if not isinstance(value, int) or value <= 0:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        check_positive("num_samples", num_samples)
+        check_positive("every_n_epochs", every_n_epochs)
         self.directory = os.fspath(directory)
         self.num_samples = num_samples
         self.every_n_epochs = every_n_epochs
@@ -131,12 +128,8 @@ class Evaluate(keras.callbacks.Callback):
         cache_dir: str | os.PathLike | None = classifier_lib.DEFAULT_CACHE_DIR,
     ):
         super().__init__()
-        for name, value in (
-            ("num_samples", num_samples),
-            ("every_n_epochs", every_n_epochs),
-        ):
-            if not isinstance(value, int) or value <= 0:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        check_positive("num_samples", num_samples)
+        check_positive("every_n_epochs", every_n_epochs)
         self.quality = metrics_lib.SampleQuality(
             real_images,
             extractor=extractor,

@@ -12,8 +12,6 @@ from kgen.models.generative import (
     RecordedCompile,
     check_training_images,
     from_config_with_networks,
-    latent_vectors,
-    predict_in_batches,
 )
 from kgen.networks.validation import check_positive
 
@@ -197,14 +195,9 @@ class GAN(Generative, RecordedCompile, SavedModelExport, keras.Model):
             use_ema: with `ema` set, `False` samples the live generator
                 instead of the averaged one; ignored without `ema`.
         """
-        if use_ema or self.ema is None:
-            return super().generate(
-                num_samples, z=z, labels=labels, seed=seed, batch_size=batch_size
-            )
-        z = latent_vectors(self.latent_dim, num_samples, z, seed, self.seed_generator)
-        return predict_in_batches(
-            self.generator, self._generator_feed(z, labels), batch_size
-        )
+        # Calling the model runs sampling_generator (the EMA one, if any).
+        network = self if use_ema else self.generator
+        return self._generate_with(network, num_samples, z, labels, seed, batch_size)
 
     def compile(
         self,

@@ -127,8 +127,12 @@ class Generative:
             seed: integer seed: the same seed gives the same images.
             batch_size: images generated per forward pass.
         """
+        return self._generate_with(self, num_samples, z, labels, seed, batch_size)
+
+    def _generate_with(self, network, num_samples, z, labels, seed, batch_size):
+        """`generate()` through `network` (the model itself, or one of its parts)."""
         z = latent_vectors(self.latent_dim, num_samples, z, seed, self.seed_generator)
-        return predict_in_batches(self, self._generator_feed(z, labels), batch_size)
+        return predict_in_batches(network, self._generator_feed(z, labels), batch_size)
 
     def _generator_feed(self, z, labels):
         """The model's inputs for `z`: just `z` for an unconditional model."""

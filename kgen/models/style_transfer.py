@@ -9,6 +9,7 @@ import numpy as np
 from keras import ops
 
 from kgen import backend, images, losses
+from kgen.networks.validation import check_positive
 from kgen.networks.vgg import CONTENT_LAYERS, STYLE_LAYERS, vgg_features
 
 OPTIMIZERS = ("adam", "lbfgs")
@@ -327,9 +328,9 @@ class StyleTransfer(backend.BackendSteps, keras.Model):
         verbose,
         use_content=True,
     ):
-        _check_int("steps", steps)
-        _check_int("scales", scales)
-        _check_int("frame_every", frame_every)
+        check_positive("steps", steps)
+        check_positive("scales", scales)
+        check_positive("frame_every", frame_every)
         if not style_strength >= 0:
             raise ValueError(f"style_strength must be >= 0, got {style_strength!r}")
         if not style_scale > 0:
@@ -668,8 +669,3 @@ def _match_luminance(style, content):
     std = style.std() or 1.0
     matched = (style - style.mean()) * (content.std() / std) + content.mean()
     return np.clip(matched, 0.0, 1.0).astype(np.float32)
-
-
-def _check_int(name, value):
-    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
