@@ -175,7 +175,7 @@ def gradient_penalty(critic, real_images, fake_images, seed):
     from kgen import backend
 
     batch_size = ops.shape(real_images)[0]
-    alpha = keras.random.uniform((batch_size, 1, 1, 1), seed=seed)
+    alpha = backend.uniform((batch_size, 1, 1, 1), seed=seed)
     interpolates = real_images + alpha * (fake_images - real_images)
     grads = backend.input_gradient(lambda x: critic(x, training=True), interpolates)
     norms = ops.sqrt(ops.sum(ops.square(grads), axis=(1, 2, 3)) + 1e-12)

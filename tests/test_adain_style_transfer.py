@@ -210,7 +210,7 @@ def test_saved_model_serves_content_style_alpha(trained, tmp_path):
     style = striped_images(2, 40, seed=5)
     alpha = np.array([[1.0], [0.3]], "float32")
     expected = ops.convert_to_numpy(model([content, style, alpha]))
-    images = served.serve(content, style, alpha).numpy()
+    images = served.stylize(content, style, alpha)["images"].numpy()
     np.testing.assert_allclose(images, expected, atol=1e-4)
     (by_name,) = served.signatures["serving_default"](
         content=tf.constant(content), style=tf.constant(style), alpha=alpha

@@ -188,7 +188,7 @@ def test_export_round_trip(build, tmp_path):
     (output,) = served.values()
     np.testing.assert_allclose(output.numpy(), expected, atol=1e-5)
     np.testing.assert_allclose(
-        reloaded.serve(*inputs.values()).numpy(), expected, atol=1e-5
+        reloaded.generate(*inputs.values())["images"].numpy(), expected, atol=1e-5
     )
 
 

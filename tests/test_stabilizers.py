@@ -196,7 +196,7 @@ def test_ema_survives_keras_file_weights_file_and_export(tiny_images, tmp_path):
 
     model.export(str(tmp_path / "saved"), verbose=False)
     reloaded = tf.saved_model.load(str(tmp_path / "saved"))
-    served = reloaded.serve(tf.constant(z)).numpy()
+    served = reloaded.generate(tf.constant(z))["images"].numpy()
     np.testing.assert_allclose(served, expected, atol=1e-5)
 
 

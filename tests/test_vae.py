@@ -123,7 +123,8 @@ def test_export_has_decode_and_encode_signatures(build, digits, tmp_path):
     z = np.random.default_rng(0).normal(size=(3, LATENT_DIM)).astype("float32")
     (images,) = served.signatures["serving_default"](z=tf.constant(z)).values()
     np.testing.assert_allclose(images.numpy(), model.decode(z), atol=1e-5)
-    mean, log_var = served.encode(digits[:3])
+    encoded = served.encode(digits[:3])
+    mean, log_var = encoded["mean"], encoded["log_var"]
     expected_mean, expected_log_var = model.encode(digits[:3])
     np.testing.assert_allclose(mean.numpy(), expected_mean, atol=1e-5)
     np.testing.assert_allclose(log_var.numpy(), expected_log_var, atol=1e-5)

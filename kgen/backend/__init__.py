@@ -15,11 +15,22 @@ Every model writes its training step once, in `keras.ops`, as a stateful functio
   `() -> (loss, aux, grads)` for use outside `fit` (L-BFGS in style transfer):
   `loss_fn() -> (loss, aux)` reads the current values of `variables`, and `grads`
   are the gradients of `loss` for `wrt`, a subset of them.
+- `apply_gradients(optimizer, grads, variables)`: `optimizer.apply` inside a
+  training step.
+- `replica_loss(loss)`: what one replica differentiates so that the summed
+  gradients of a data-parallel step are those of the global mean loss.
+- `replica_rows(draw, shape)`: this replica's rows of one draw for the global
+  batch, so replicas get different noise (and, with the same seed, the noise a
+  single device would use for the same global batch).
+
+On top of these, `minimize()` is the one optimizer step every model uses, and
+`normal()`/`uniform()` draw per-example noise inside training steps.
 """
 
 import importlib
 
 import keras
+from keras import ops
 
 _BACKENDS = ("tensorflow", "jax", "torch")
 
@@ -52,6 +63,40 @@ def input_gradient(fn, inputs):
 
 def gradient_function(loss_fn, wrt, variables):
     return _backend_module().gradient_function(loss_fn, wrt, variables)
+
+
+def minimize(optimizer, loss_fn, variables):
+    """One `optimizer` step on `loss_fn() -> (loss, aux)`; returns `(loss, aux)`.
+
+    The gradient is taken of the loss as the step needs it: divided among
+    data-parallel replicas (`tf.distribute` sums their gradients) and scaled by
+    a `keras.optimizers.LossScaleOptimizer` under `mixed_float16` (its `apply`
+    unscales, and skips steps whose gradients overflowed). The loss returned is
+    the plain one, for the metrics.
+    """
+
+    def scaled_loss():
+        loss, aux = loss_fn()
+        replica_loss = _backend_module().replica_loss(loss)
+        return optimizer.scale_loss(replica_loss), (loss, aux)
+
+    _, (loss, aux), grads = value_and_grad(scaled_loss, variables)
+    _backend_module().apply_gradients(optimizer, grads, variables)
+    return ops.stop_gradient(loss), aux
+
+
+def normal(shape, seed, dtype=None):
+    """`keras.random.normal` for a batch inside a (possibly replicated) step."""
+    return _backend_module().replica_rows(
+        lambda rows: keras.random.normal(rows, dtype=dtype, seed=seed), shape
+    )
+
+
+def uniform(shape, seed, dtype=None):
+    """`keras.random.uniform` for a batch inside a (possibly replicated) step."""
+    return _backend_module().replica_rows(
+        lambda rows: keras.random.uniform(rows, dtype=dtype, seed=seed), shape
+    )
 
 
 class BackendSteps:

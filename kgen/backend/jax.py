@@ -48,6 +48,25 @@ def test_step(model, state, data):
     return _run_in_scope(model.stateful_test_step, groups, state, data)
 
 
+def apply_gradients(optimizer, grads, variables):
+    if not isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+        optimizer.apply(grads, variables)
+        return
+    # LossScaleOptimizer.apply branches with ops.cond over stateful updates,
+    # which leaks tracers out of jax's cond; its stateless_apply (what Keras'
+    # own JAX trainer calls) is pure, so it runs on the scope's current values.
+    scope = get_stateless_scope()
+    new_values, new_optimizer_values = optimizer.stateless_apply(
+        [scope.get_current_value(v) for v in optimizer.variables],
+        grads,
+        [scope.get_current_value(v) for v in variables],
+    )
+    for variable, value in zip(variables, new_values, strict=True):
+        variable.assign(value)
+    for variable, value in zip(optimizer.variables, new_optimizer_values, strict=True):
+        variable.assign(value)
+
+
 def value_and_grad(loss_fn, variables):
     outer = get_stateless_scope()
     if outer is None:
@@ -111,3 +130,13 @@ def gradient_function(loss_fn, wrt, variables):
             return value_and_grad(loss_fn, wrt)
 
     return lambda: pure([variable.value for variable in variables])
+
+
+# Keras' JAX trainer runs the step once on global, sharded arrays, so the
+# mean loss and the noise are already global.
+def replica_loss(loss):
+    return loss
+
+
+def replica_rows(draw, shape):
+    return draw(shape)

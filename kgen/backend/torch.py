@@ -11,6 +11,10 @@ def test_step(model, data):
     return model.stateful_test_step(data)
 
 
+def apply_gradients(optimizer, grads, variables):
+    optimizer.apply(grads, variables)
+
+
 def value_and_grad(loss_fn, variables):
     loss, aux = loss_fn()
     values = [v.value for v in variables]
@@ -33,3 +37,12 @@ def input_gradient(fn, inputs):
 def gradient_function(loss_fn, wrt, variables):
     # Eager PyTorch reads the variables' current values on every call.
     return lambda: value_and_grad(loss_fn, wrt)
+
+
+# kgen does not distribute PyTorch training: one replica.
+def replica_loss(loss):
+    return loss
+
+
+def replica_rows(draw, shape):
+    return draw(shape)

@@ -3,6 +3,8 @@
 import keras
 from keras import ops
 
+from kgen import backend
+
 
 @keras.saving.register_keras_serializable(package="kgen")
 class Sampling(keras.layers.Layer):
@@ -26,7 +28,11 @@ class Sampling(keras.layers.Layer):
 
     def call(self, inputs):
         mean, log_var = inputs
-        noise = keras.random.normal(ops.shape(mean), seed=self.seed_generator)
+        # Per-replica rows under tf.distribute; the compute dtype under mixed
+        # precision.
+        noise = backend.normal(
+            ops.shape(mean), seed=self.seed_generator, dtype=self.compute_dtype
+        )
         return mean + ops.exp(0.5 * log_var) * noise
 
     def get_config(self):

@@ -60,7 +60,7 @@ class AdaINStyleTransfer(
     model.fit(kgen.data.style_pairs("photos/", "paintings/"), epochs=10)
     image = model.stylize("tubingen.jpg", "starry_night.jpg", alpha=0.8)
     kgen.images.save_image(image, "out/tubingen_starry.png")
-    model.export("saved_models/adain")  # serve(content, style, alpha)
+    model.export("saved_models/adain")  # stylize(content, style, alpha)
     ```
     """
 
@@ -122,7 +122,8 @@ class AdaINStyleTransfer(
         self.content_weight = float(content_weight)
         # Sizes are rounded down to a multiple of this by VGG's max-pooling.
         self.size_multiple = 2 ** (block - 1)
-        self.adain = AdaptiveInstanceNormalization(name="adain")
+        # float32 under mixed precision: its output is the content loss's target.
+        self.adain = AdaptiveInstanceNormalization(name="adain", dtype="float32")
         self.adain.build([(None, None, None, channels)] * 2 + [(None, 1)])
         self.loss_tracker = keras.metrics.Mean(name="loss")
         self.content_loss_tracker = keras.metrics.Mean(name="content_loss")
@@ -201,10 +202,9 @@ class AdaINStyleTransfer(
 
     def stateful_train_step(self, data):
         variables = self.trainable_variables
-        loss, (content_loss, style_loss), grads = backend.value_and_grad(
-            self._loss_fn(data, training=True), variables
+        loss, (content_loss, style_loss) = backend.minimize(
+            self.optimizer, self._loss_fn(data, training=True), variables
         )
-        self.optimizer.apply(grads, variables)
         return self._update_trackers(loss, content_loss, style_loss)
 
     def stateful_test_step(self, data):
@@ -265,7 +265,7 @@ class AdaINStyleTransfer(
         return ops.convert_to_numpy(stylized)[0, :height, :width].astype(np.float32)
 
     def export_endpoints(self):
-        """`serve(content, style, alpha)` -> images in [0, 1].
+        """`stylize(content, style, alpha) -> {"images"}`, images in [0, 1].
 
         `content` `(batch, H, W, 3)` and `style` `(batch, H', W', 3)` are
         float32 RGB in [0, 1], `alpha` `(batch, 1)` float32 in [0, 1]; one
@@ -274,13 +274,13 @@ class AdaINStyleTransfer(
         keep every pixel.
         """
 
-        def serve(content, style, alpha):
-            return self([content, style, alpha])
+        def stylize(content, style, alpha):
+            return {"images": self([content, style, alpha])}
 
         return [
             (
-                "serve",
-                serve,
+                "stylize",
+                stylize,
                 [
                     keras.InputSpec(
                         shape=(None, None, None, 3), dtype="float32", name="content"

@@ -102,8 +102,14 @@ class ConditionalGAN(GAN):
         return [z, ops.convert_to_tensor(labels.astype("int32"))]
 
     def export_endpoints(self):
-        """`serve` (the default signature): `(z, labels)` to images."""
-        return [("serve", lambda z, labels: self(z, labels), self._serving_signature())]
+        """`generate(z, labels) -> {"images"}` (also the default signature)."""
+        return [
+            (
+                "generate",
+                lambda z, labels: {"images": self(z, labels)},
+                self._serving_signature(),
+            )
+        ]
 
     def _serving_signature(self):
         return [

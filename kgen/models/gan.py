@@ -80,7 +80,7 @@ class GAN(Generative, RecordedCompile, SavedModelExport, keras.Model):
             0): the clone starts as a copy of the generator and the warm-up
             keeps it from dwelling on the random initial weights in short
             runs. Non-trainable weights (batch-norm statistics) are copied.
-            `generate()`, `call()`/`predict` and the exported `serve` then use
+            `generate()`, `call()`/`predict` and the exported `generate` signature then use
             the averaged generator; `generate(..., use_ema=False)` samples the
             live one. `ema=0` makes the average equal the live weights.
 
@@ -212,6 +212,7 @@ class GAN(Generative, RecordedCompile, SavedModelExport, keras.Model):
         label_smoothing: float = 0.0,
         instance_noise: float = 0.0,
         instance_noise_decay_steps: int | None = None,
+        loss_scale_factor: float | None = None,
         **kwargs,
     ):
         """Configures training.
@@ -245,6 +246,13 @@ class GAN(Generative, RecordedCompile, SavedModelExport, keras.Model):
             instance_noise_decay_steps: if given, the std falls linearly from
                 `instance_noise` to 0 over this many training steps (batches)
                 and stays 0.
+            loss_scale_factor: static loss scaling for both networks' updates:
+                the losses are multiplied by it before differentiation and the
+                gradients divided by it, so float16 gradients do not underflow.
+                Defaults to `2**10` under the `mixed_float16` dtype policy and
+                to none otherwise. (Keras' dynamic `LossScaleOptimizer`
+                cannot sit inside the `MultiOptimizer` that holds the two
+                optimizers, so GANs scale statically.)
             **kwargs: passed to `keras.Model.compile` (`jit_compile`,
                 `steps_per_execution`, `run_eagerly`).
         """
@@ -286,9 +294,12 @@ class GAN(Generative, RecordedCompile, SavedModelExport, keras.Model):
         optimizer = keras.optimizers.MultiOptimizer(
             lambda variable: (
                 d_optimizer if id(variable) in discriminator_ids else g_optimizer
-            )
+            ),
+            loss_scale_factor=self._loss_scale_factor(loss_scale_factor),
         )
-        super().compile(optimizer=optimizer, **kwargs)
+        # The losses are scaled by the two optimizers' loss_scale_factor;
+        # Keras' own scaling would wrap the MultiOptimizer and reset them.
+        super().compile(optimizer=optimizer, **{**kwargs, "auto_scale_loss": False})
         # Built now so that loading a checkpoint (`.keras`, BackupAndRestore)
         # finds both optimizers' slots before the first step.
         optimizer.build(self.trainable_variables)
@@ -301,8 +312,15 @@ class GAN(Generative, RecordedCompile, SavedModelExport, keras.Model):
             label_smoothing=label_smoothing,
             instance_noise=instance_noise,
             instance_noise_decay_steps=instance_noise_decay_steps,
+            loss_scale_factor=loss_scale_factor,
             **kwargs,
         )
+
+    def _loss_scale_factor(self, loss_scale_factor):
+        if loss_scale_factor is not None:
+            return _check_number("loss_scale_factor", loss_scale_factor, 1.0)
+        # bfloat16 has float32's exponent range and needs no scaling.
+        return 2.0**10 if self.dtype_policy.name == "mixed_float16" else None
 
     @property
     def metrics(self):
@@ -359,9 +377,7 @@ class GAN(Generative, RecordedCompile, SavedModelExport, keras.Model):
         return self.discriminator(images, training=training)
 
     def _sample_latent(self, batch_size):
-        return keras.random.normal(
-            (batch_size, self.latent_dim), seed=self.seed_generator
-        )
+        return backend.normal((batch_size, self.latent_dim), seed=self.seed_generator)
 
     def _instance_noise_std(self):
         """This step's instance-noise std (a float or scalar tensor), or None."""
@@ -377,7 +393,7 @@ class GAN(Generative, RecordedCompile, SavedModelExport, keras.Model):
     def _with_instance_noise(self, images, noise_std):
         if noise_std is None:
             return images
-        noise = keras.random.normal(ops.shape(images), seed=self.seed_generator)
+        noise = backend.normal(ops.shape(images), seed=self.seed_generator)
         return images + noise_std * noise
 
     def _discriminator_step(self, real_images, conditions, batch_size, noise_std):
@@ -413,10 +429,9 @@ class GAN(Generative, RecordedCompile, SavedModelExport, keras.Model):
                 loss = loss + 0.5 * self.r1_weight * r1
             return loss, (real_logits, fake_logits, r1)
 
-        loss, (real_logits, fake_logits, r1), grads = backend.value_and_grad(
-            loss_fn, variables
+        loss, (real_logits, fake_logits, r1) = backend.minimize(
+            self.d_optimizer, loss_fn, variables
         )
-        self.d_optimizer.apply(grads, variables)
         return loss, real_logits, fake_logits, r1
 
     def _generator_step(self, conditions, batch_size, noise_std):
@@ -425,7 +440,7 @@ class GAN(Generative, RecordedCompile, SavedModelExport, keras.Model):
         noise = None
         if noise_std is not None:
             shape = (batch_size, *self.image_shape)
-            noise = noise_std * keras.random.normal(shape, seed=self.seed_generator)
+            noise = noise_std * backend.normal(shape, seed=self.seed_generator)
 
         def loss_fn():
             fake_images = self._generate(z, conditions, training=True)
@@ -434,8 +449,7 @@ class GAN(Generative, RecordedCompile, SavedModelExport, keras.Model):
             fake_logits = self._discriminate(fake_images, conditions, training=True)
             return self.adversarial_loss.generator_loss(fake_logits), None
 
-        loss, _, grads = backend.value_and_grad(loss_fn, variables)
-        self.g_optimizer.apply(grads, variables)
+        loss, _ = backend.minimize(self.g_optimizer, loss_fn, variables)
         return loss
 
     def _update_ema(self):
@@ -457,8 +471,8 @@ class GAN(Generative, RecordedCompile, SavedModelExport, keras.Model):
         ]
 
     def export_endpoints(self):
-        """`serve` (the default signature): latent vectors to images."""
-        return [("serve", lambda z: self(z), self._serving_signature())]
+        """`generate(z) -> {"images"}` (also the default signature)."""
+        return [("generate", lambda z: {"images": self(z)}, self._serving_signature())]
 
     def get_config(self):
         config = super().get_config()

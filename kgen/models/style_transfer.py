@@ -175,8 +175,7 @@ class StyleTransfer(backend.BackendSteps, keras.Model):
         }
 
     def stateful_train_step(self, data):
-        _, terms, grads = backend.value_and_grad(self._canvas_loss, [self.canvas])
-        self.optimizer.apply(grads, [self.canvas])
+        _, terms = backend.minimize(self.optimizer, self._canvas_loss, [self.canvas])
         # Adam can step out of the valid pixel range; project back.
         self.canvas.assign(ops.clip(self.canvas, 0.0, 1.0))
         return terms

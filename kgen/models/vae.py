@@ -169,10 +169,9 @@ class VAE(
             return loss, (reconstruction_loss, kl_loss)
 
         variables = self.trainable_variables
-        loss, (reconstruction_loss, kl_loss), grads = backend.value_and_grad(
-            loss_fn, variables
+        loss, (reconstruction_loss, kl_loss) = backend.minimize(
+            self.optimizer, loss_fn, variables
         )
-        self.optimizer.apply(grads, variables)
         return self._update_trackers(loss, reconstruction_loss, kl_loss)
 
     def stateful_test_step(self, data):
@@ -252,11 +251,17 @@ class VAE(
         return np.concatenate(log_weights, axis=0)
 
     def export_endpoints(self):
-        """`serve` (default): z to images; `encode`: images to [mean, log_var]."""
+        """`decode(z) -> {"images"}` (the default) and `encode(images) -> {"mean",
+        "log_var"}`."""
+
+        def encode(images):
+            mean, log_var = self.encoder(images)
+            return {"mean": mean, "log_var": log_var}
+
         return [
             (
-                "serve",
-                lambda z: self(z),
+                "decode",
+                lambda z: {"images": self(z)},
                 [
                     keras.InputSpec(
                         shape=(None, self.latent_dim), dtype="float32", name="z"
@@ -265,7 +270,7 @@ class VAE(
             ),
             (
                 "encode",
-                lambda images: self.encoder(images),
+                encode,
                 [
                     keras.InputSpec(
                         shape=(None, *self.image_shape), dtype="float32", name="images"

@@ -13,6 +13,7 @@ import re
 import keras
 from keras import layers
 
+from kgen.networks.precision import float32_output
 from kgen.networks.validation import check_positive
 
 # Convolutions per block and their widths, as in keras.applications.
@@ -104,6 +105,7 @@ def adain_decoder(
                 bias_initializer=keras.initializers.Constant(0.5),
                 name="to_rgb",
             )(x)
+            x = float32_output(x, "linear", "rgb")
             break
         x = layers.Conv2D(
             in_width, 3, padding="same", activation="relu", name=f"block{b}_conv{c}"

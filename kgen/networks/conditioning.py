@@ -65,16 +65,20 @@ def logits_from_features(
     With `spectral_normalization` the logit's dense layer is normalised; the
     projection embedding is not (it is a lookup, not a map of the image).
     """
+    # float32 under mixed precision: the losses need full-precision logits.
     logits = spectrally_normalized(
-        layers.Dense(1, name="logits"), spectral_normalization
+        layers.Dense(1, name="logits", dtype="float32"), spectral_normalization
     )(features)
     if labels is None or conditioning != "projection":
         return logits
     embedded = layers.Embedding(
-        num_classes, math.prod(features.shape[1:]), name="label_projection"
+        num_classes,
+        math.prod(features.shape[1:]),
+        name="label_projection",
+        dtype="float32",
     )(labels)
-    projection = layers.Dot(axes=1)([embedded, features])
-    return layers.Add(name="projected_logits")([logits, projection])
+    projection = layers.Dot(axes=1, dtype="float32")([embedded, features])
+    return layers.Add(name="projected_logits", dtype="float32")([logits, projection])
 
 
 def spectrally_normalized(layer, spectral_normalization):
@@ -84,4 +88,7 @@ def spectrally_normalized(layer, spectral_normalization):
             f"spectral_normalization must be True or False, got "
             f"{spectral_normalization!r}"
         )
-    return SpectralNormalization(layer) if spectral_normalization else layer
+    if not spectral_normalization:
+        return layer
+    # The wrapper computes in the wrapped layer's dtype (float32 for the logits).
+    return SpectralNormalization(layer, dtype=layer.dtype_policy)

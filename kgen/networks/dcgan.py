@@ -10,6 +10,7 @@ from kgen.networks.conditioning import (
     logits_from_features,
     spectrally_normalized,
 )
+from kgen.networks.precision import float32_output
 from kgen.networks.validation import check_image_shape, check_positive
 
 _NORMALIZATIONS = ("batch", "layer", "none")
@@ -91,9 +92,8 @@ def dcgan_generator(
         )(x)
         x = layers.BatchNormalization()(x)
         x = layers.ReLU()(x)
-    images = layers.Conv2DTranspose(
-        image_shape[2], 4, strides=2, padding="same", activation="tanh", name="images"
-    )(x)
+    x = layers.Conv2DTranspose(image_shape[2], 4, strides=2, padding="same")(x)
+    images = float32_output(x, "tanh", name="images")
     return keras.Model(inputs, images, name=name)
 
 

@@ -12,6 +12,7 @@ from kgen.networks.conditioning import (
     logits_from_features,
     spectrally_normalized,
 )
+from kgen.networks.precision import float32_output
 from kgen.networks.validation import check_image_shape, check_positive
 
 
@@ -43,8 +44,9 @@ def mlp_generator(
     for units in hidden_units:
         x = layers.Dense(units)(x)
         x = layers.LeakyReLU(negative_slope)(x)
-    x = layers.Dense(math.prod(image_shape), activation="tanh")(x)
-    images = layers.Reshape(image_shape, name="images")(x)
+    x = layers.Dense(math.prod(image_shape))(x)
+    x = layers.Reshape(image_shape)(x)
+    images = float32_output(x, "tanh", name="images")
     return keras.Model(inputs, images, name=name)
 
 

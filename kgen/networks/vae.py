@@ -10,12 +10,14 @@ import keras
 from keras import layers
 
 from kgen.networks.dcgan import num_upsamplings
+from kgen.networks.precision import float32_output
 from kgen.networks.validation import check_image_shape, check_positive
 
 
 def _gaussian_head(x, latent_dim):
-    mean = layers.Dense(latent_dim, name="mean")(x)
-    log_var = layers.Dense(latent_dim, name="log_var")(x)
+    # float32 under mixed precision: exp(log_var / 2) and the KL term need it.
+    mean = layers.Dense(latent_dim, name="mean", dtype="float32")(x)
+    log_var = layers.Dense(latent_dim, name="log_var", dtype="float32")(x)
     return [mean, log_var]
 
 
@@ -69,7 +71,8 @@ def mlp_decoder(
     for units in hidden_units:
         x = layers.Dense(units, activation=activation)(x)
     x = layers.Dense(math.prod(image_shape))(x)
-    return keras.Model(z, layers.Reshape(image_shape, name="pixels")(x), name=name)
+    x = layers.Reshape(image_shape)(x)
+    return keras.Model(z, float32_output(x, "linear", name="pixels"), name=name)
 
 
 def conv_encoder(
@@ -133,5 +136,9 @@ def conv_decoder(
         x = layers.Conv2DTranspose(
             base_filters * 2**step, 3, strides=2, padding="same", activation="relu"
         )(x)
-    pixels = layers.Conv2D(image_shape[2], 3, padding="same", name="pixels")(x)
+    # The output layer computes in float32 under mixed precision (PyTorch's CPU
+    # bfloat16 convolution also fails on a single output channel).
+    pixels = layers.Conv2D(
+        image_shape[2], 3, padding="same", name="pixels", dtype="float32"
+    )(x)
     return keras.Model(z, pixels, name=name)

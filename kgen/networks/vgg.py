@@ -20,6 +20,7 @@ import keras
 import numpy as np
 
 from kgen.layers.vgg_preprocessing import VGGPreprocessing
+from kgen.networks.precision import float32_output
 
 BACKBONES = ("vgg16", "vgg19")
 # Gatys et al. (2016): content from relu5_2 (block5_conv2 in Keras' VGG, whose
@@ -87,7 +88,11 @@ def vgg_features(
             f"Layers {unknown} are not in the backbone {model.name!r}; its layers "
             f"are: {', '.join(known)}"
         )
-    outputs = {layer: model.get_layer(layer).output for layer in layer_names}
+    # Gram matrices and feature statistics need float32 under mixed precision.
+    outputs = {
+        layer: float32_output(model.get_layer(layer).output, "linear", f"{layer}_out")
+        for layer in layer_names
+    }
     extractor = keras.Model(inputs, outputs, name=name)
     extractor.trainable = False
     return extractor
