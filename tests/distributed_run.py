@@ -27,38 +27,11 @@ if BACKEND == "tensorflow":
     )
 
 import keras  # noqa: E402
+from tiny_models import tiny_model  # noqa: E402
 
-import kgen  # noqa: E402
 from kgen import backend  # noqa: E402
 
-LATENT_DIM = 6
 GLOBAL_BATCH = 16
-
-
-def build(name):
-    networks = kgen.networks
-    if name == "gan":
-        return kgen.GAN(
-            networks.mlp_generator(LATENT_DIM, hidden_units=(16,)),
-            networks.mlp_discriminator(hidden_units=(16,)),
-            latent_dim=LATENT_DIM,
-            seed=0,
-        )
-    if name == "dcgan":
-        return kgen.DCGAN(latent_dim=LATENT_DIM, base_filters=4, seed=0)
-    if name == "cgan":
-        return kgen.ConditionalGAN(
-            networks.mlp_generator(LATENT_DIM, hidden_units=(16,), num_classes=3),
-            networks.mlp_discriminator(hidden_units=(16,), num_classes=3),
-            latent_dim=LATENT_DIM,
-            num_classes=3,
-            seed=0,
-        )
-    return kgen.VAE(
-        networks.mlp_encoder(latent_dim=LATENT_DIM, hidden_units=(16,)),
-        networks.mlp_decoder(latent_dim=LATENT_DIM, hidden_units=(16,)),
-        seed=0,
-    )
 
 
 def data(name):
@@ -72,7 +45,7 @@ def train(name, scope):
     keras.utils.set_random_seed(0)
     images, labels = data(name)
     with scope:
-        model = build(name)
+        model = tiny_model(name)
         model.compile()
         if BACKEND == "tensorflow":
             # MirroredStrategy splits each global batch of a tf.data pipeline.

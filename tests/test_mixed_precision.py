@@ -5,12 +5,10 @@ import keras
 import numpy as np
 import pytest
 from keras import ops
+from tiny_models import tiny_adain, tiny_model
 
 import kgen
 from kgen import backend
-from kgen.networks import adain_decoder
-
-LATENT_DIM = 6
 
 
 @pytest.fixture
@@ -26,28 +24,7 @@ def _digits(count=16, seed=0):
 
 
 def _generative(name):
-    networks = kgen.networks
-    if name == "gan":
-        return kgen.GAN(
-            networks.mlp_generator(LATENT_DIM, hidden_units=(16,)),
-            networks.mlp_discriminator(hidden_units=(16,), spectral_normalization=True),
-            latent_dim=LATENT_DIM,
-            seed=0,
-        )
-    if name == "dcgan":
-        return kgen.DCGAN(latent_dim=LATENT_DIM, base_filters=4, seed=0)
-    if name == "cgan":
-        return kgen.ConditionalGAN(
-            networks.dcgan_generator(LATENT_DIM, base_filters=4, num_classes=3),
-            networks.dcgan_discriminator(base_filters=4, num_classes=3),
-            num_classes=3,
-            seed=0,
-        )
-    return kgen.VAE(
-        networks.conv_encoder(latent_dim=LATENT_DIM, base_filters=4, hidden_units=8),
-        networks.conv_decoder(latent_dim=LATENT_DIM, base_filters=4),
-        seed=0,
-    )
+    return tiny_model(name, spectral_normalization=True, conv=True)
 
 
 def _computes_in(model, dtype):
@@ -99,6 +76,7 @@ class _Quadratic(backend.BackendSteps, keras.Model):
         self.factor = factor
         self.w = self.add_weight(shape=(), initializer="ones", name="w")
         self.loss_tracker = keras.metrics.Mean(name="loss")
+        self.built = True
 
     @property
     def metrics(self):
@@ -143,13 +121,7 @@ def test_style_models_run_in_mixed_precision(policy, vgg16_weights):
     rng = np.random.default_rng(0)
     content = rng.uniform(0, 1, (4, 32, 32, 3)).astype("float32")
     style = rng.uniform(0, 1, (4, 32, 32, 3)).astype("float32")
-    adain = kgen.AdaINStyleTransfer(
-        adain_decoder("block2_conv1", backbone="vgg16", base_filters=8),
-        backbone="vgg16",
-        weights=vgg16_weights,
-        encoder_layer="block2_conv1",
-        style_layers=("block1_conv1", "block2_conv1"),
-    )
+    adain = tiny_adain(vgg16_weights)
     adain.compile()
     history = adain.fit(content, style, batch_size=2, epochs=2, verbose=0)
     assert history.history["loss"][1] < history.history["loss"][0]

@@ -11,15 +11,11 @@ import json
 import subprocess
 import sys
 
-import keras
 import numpy as np
 import pytest
 from keras import ops
+from tiny_models import LATENT_DIM, tiny_adain, tiny_model
 
-import kgen
-from kgen.networks import adain_decoder
-
-LATENT_DIM = 6
 RNG = np.random.default_rng(0)
 Z = RNG.normal(size=(3, LATENT_DIM)).astype("float32")
 LABELS = np.array([2, 0, 1], dtype="int32")
@@ -80,39 +76,10 @@ np.savez(spec["outputs"], **results)
 
 
 def _models(vgg16_weights):
-    networks = kgen.networks
-    adain = kgen.AdaINStyleTransfer(
-        adain_decoder("block2_conv1", backbone="vgg16", base_filters=8),
-        backbone="vgg16",
-        weights=vgg16_weights,
-        encoder_layer="block2_conv1",
-        style_layers=("block1_conv1", "block2_conv1"),
-    )
-    # The decoder's RGB head starts at zero (a grey image); random weights make
-    # the comparison mean something.
-    for variable in adain.decoder.trainable_variables:
-        variable.assign(0.1 * keras.random.normal(variable.shape, seed=1))
-    return {
-        "gan": kgen.GAN(
-            networks.mlp_generator(LATENT_DIM, hidden_units=(16,)),
-            networks.mlp_discriminator(hidden_units=(16,)),
-            latent_dim=LATENT_DIM,
-            seed=0,
-        ),
-        "dcgan": kgen.DCGAN(latent_dim=LATENT_DIM, base_filters=4, seed=0),
-        "cgan": kgen.ConditionalGAN(
-            networks.dcgan_generator(LATENT_DIM, base_filters=4, num_classes=3),
-            networks.dcgan_discriminator(base_filters=4, num_classes=3),
-            num_classes=3,
-            seed=0,
-        ),
-        "vae": kgen.VAE(
-            networks.mlp_encoder(latent_dim=LATENT_DIM, hidden_units=(16,)),
-            networks.mlp_decoder(latent_dim=LATENT_DIM, hidden_units=(16,)),
-            seed=0,
-        ),
-        "adain": adain,
-    }
+    models = {name: tiny_model(name, conv=True) for name in ("gan", "dcgan", "cgan")}
+    models["vae"] = tiny_model("vae")
+    models["adain"] = tiny_adain(vgg16_weights, randomize=True)
+    return models
 
 
 def _expected(name, model):
