@@ -13,6 +13,9 @@ from keras import ops
 from kgen import backend
 from kgen.models.vae import VAE
 
+# The halves `half_mask` can leave out.
+HALVES = ("top", "bottom", "left", "right")
+
 
 def complete(model, images, mask, *, labels=None, **search) -> np.ndarray:
     """Completes `images` where `mask` is 0, using a trained GAN, DCGAN, cGAN or VAE.
@@ -26,8 +29,8 @@ def complete(model, images, mask, *, labels=None, **search) -> np.ndarray:
         mask: 1 where a pixel is known, 0 where it is missing; the images'
             shape, or one that broadcasts to it (`(H, W)`, `(N, H, W, 1)`, ...).
         labels: class labels, for a `ConditionalGAN` only.
-        **search: `steps`, `learning_rate`, `prior_weight`, `seed`, as in
-            `fit_latents`.
+        **search: `steps`, `learning_rate`, `prior_weight`, `seed`, `verbose`,
+            as in `fit_latents`.
 
     Returns:
         float32 NumPy images in [-1, 1].
@@ -56,6 +59,7 @@ def fit_latents(
     learning_rate: float = 0.05,
     prior_weight: float = 0.01,
     seed: int = 0,
+    verbose: int = 0,
 ) -> np.ndarray:
     """Finds latent codes whose generated images match `images` where `mask` is 1.
 
@@ -69,6 +73,7 @@ def fit_latents(
         learning_rate: Adam's learning rate.
         prior_weight: weight of the Gaussian prior, which keeps codes plausible.
         seed: seed of a GAN's starting noise.
+        verbose: 1 shows a progress bar over the steps.
 
     Returns:
         `(N, latent_dim)` float32 NumPy codes; `model.generate(z=codes)` draws them.
@@ -87,10 +92,35 @@ def fit_latents(
         return error + prior_weight * 0.5 * ops.sum(ops.square(codes), axis=-1)
 
     optimizer = keras.optimizers.Adam(learning_rate)
-    for _ in range(steps):
+    progress = keras.utils.Progbar(steps, unit_name="step") if verbose else None
+    for step in range(steps):
         grads = ops.stop_gradient(backend.input_gradient(objective, z.value))
         optimizer.apply([grads], [z])
+        if progress is not None:
+            progress.update(step + 1)
     return ops.convert_to_numpy(z.value)
+
+
+def half_mask(image_shape, missing: str) -> np.ndarray:
+    """A mask for `complete` whose `missing` half (`"top"`, `"bottom"`, ...) is 0.
+
+    Example:
+
+    ```python
+    mask = kgen.completion.half_mask((28, 28, 1), "bottom")  # rows 14-27 missing
+    ```
+    """
+    if missing not in HALVES:
+        raise ValueError(f"missing must be one of {HALVES}, got {missing!r}")
+    mask = np.ones(image_shape, "float32")
+    height, width = mask.shape[:2]
+    rows, cols = slice(None), slice(None)
+    if missing in ("top", "bottom"):
+        rows = slice(0, height // 2) if missing == "top" else slice(height // 2, None)
+    else:
+        cols = slice(0, width // 2) if missing == "left" else slice(width // 2, None)
+    mask[rows, cols] = 0
+    return mask
 
 
 def _as_list(feed):

@@ -1,12 +1,121 @@
-"""What the recipes share: 28x28 digit pipelines, fit-then-save, VGG weights."""
+"""What the recipes and the `kgen` command share: models, training, style transfer.
 
+Each recipe in `recipes/` and each `kgen train` / `kgen stylize` subcommand is
+a thin layer of flags over these functions, so that the two build the same
+models and train them the same way. Functions that take a `config` read the
+attributes they document from it: a recipe's config dataclass, or the
+command line's parsed arguments.
+"""
+
+import time
 from pathlib import Path
 
 import keras
+import numpy as np
 
-from kgen import callbacks, data, networks
+from kgen import callbacks, data, images, networks
+from kgen.models import (
+    DCGAN,
+    GAN,
+    VAE,
+    AdaINStyleTransfer,
+    ConditionalGAN,
+    StyleTransfer,
+)
 
 IMAGE_SHAPE = (28, 28, 1)
+_LOSS_TERMS = ("loss", "content_loss", "style_loss", "total_variation_loss")
+
+
+# Digit models: 28x28 grayscale, compiled with their models' default optimizers.
+
+
+def digit_gan(latent_dim: int = 100, *, seed: int = 0) -> GAN:
+    """The classic MLP GAN (z -> 128/256 -> 784, LeakyReLU), compiled."""
+    model = GAN(
+        networks.mlp_generator(latent_dim=latent_dim),
+        networks.mlp_discriminator(),
+        seed=seed,
+    )
+    model.compile()
+    return model
+
+
+def digit_dcgan(
+    latent_dim: int = 100, base_filters: int = 64, *, seed: int = 0
+) -> DCGAN:
+    """A `DCGAN` for 28x28 digits, compiled."""
+    model = DCGAN(
+        image_shape=IMAGE_SHAPE,
+        latent_dim=latent_dim,
+        base_filters=base_filters,
+        seed=seed,
+    )
+    model.compile()
+    return model
+
+
+def digit_cgan(
+    latent_dim: int = 100,
+    base_filters: int = 64,
+    num_classes: int = 10,
+    conditioning: str = "projection",
+    *,
+    seed: int = 0,
+) -> ConditionalGAN:
+    """A class-conditional DCGAN for 28x28 digits, compiled.
+
+    `conditioning` is the discriminator's: `"projection"` or `"concat"`.
+    """
+    model = ConditionalGAN(
+        networks.dcgan_generator(
+            latent_dim, IMAGE_SHAPE, base_filters, num_classes=num_classes
+        ),
+        networks.dcgan_discriminator(
+            IMAGE_SHAPE,
+            base_filters,
+            num_classes=num_classes,
+            conditioning=conditioning,
+        ),
+        num_classes=num_classes,
+        seed=seed,
+    )
+    model.compile()
+    return model
+
+
+def digit_vae(
+    architecture: str = "mlp",
+    latent_dim: int = 50,
+    likelihood: str = "bernoulli",
+    beta: float = 1.0,
+    *,
+    seed: int = 0,
+) -> VAE:
+    """A `VAE` for 28x28 digits, compiled.
+
+    `architecture` is `"mlp"` (784-200-200-latent, Burda et al. 2016) or
+    `"conv"`.
+    """
+    builders = {
+        "mlp": (networks.mlp_encoder, networks.mlp_decoder),
+        "conv": (networks.conv_encoder, networks.conv_decoder),
+    }
+    if architecture not in builders:
+        raise ValueError(f"architecture must be 'mlp' or 'conv', got {architecture!r}")
+    encoder, decoder = builders[architecture]
+    model = VAE(
+        encoder(IMAGE_SHAPE, latent_dim),
+        decoder(latent_dim, IMAGE_SHAPE),
+        likelihood=likelihood,
+        beta=beta,
+        seed=seed,
+    )
+    model.compile()
+    return model
+
+
+# Digit data and training.
 
 
 def digit_splits(
@@ -69,6 +178,33 @@ def digit_splits(
     return train, test
 
 
+def train_digit_model(model: keras.Model, config, name: str) -> keras.Model:
+    """Trains a compiled digit model on `config.dataset` with `train_and_export`.
+
+    Expects `config` to have `dataset`, `batch_size`, `limit`, `epochs`,
+    `seed` and `output_dir`. A `ConditionalGAN` trains on `(images, labels)`.
+    A `VAE` reads `binarize`, `held_out` and `importance_samples` from
+    `config` too: it trains on (dynamically binarised) digits, validates on
+    `held_out` digits kept apart (see `digit_splits`) and prints their ELBO
+    and IWAE log-likelihood with `importance_samples` samples.
+    """
+    vae = isinstance(model, VAE)
+    train, test = digit_splits(
+        config.dataset,
+        batch_size=config.batch_size,
+        seed=config.seed,
+        limit=config.limit,
+        held_out=config.held_out if vae else 0,
+        with_labels=isinstance(model, ConditionalGAN),
+        binarize=vae and config.binarize,
+    )
+    train_and_export(model, config, name, train, validation_data=test)
+    if test is not None:
+        digits = np.concatenate([batch.numpy() for batch in test])
+        _print_log_likelihood(model, digits, config.importance_samples, config.seed)
+    return model
+
+
 def train_and_export(
     model: keras.Model, config, name: str, train, validation_data=None
 ) -> keras.Model:
@@ -90,13 +226,28 @@ def train_and_export(
             keras.callbacks.BackupAndRestore(str(output_dir / "backup")),
         ],
     )
+    print(f"Samples:    {output_dir / 'samples'}")
+    _save_and_export(model, output_dir, name)
+    return model
+
+
+def _print_log_likelihood(model, digits, importance_samples, seed):
+    elbo = model.elbo(digits, num_samples=1, seed=seed).mean()
+    iwae = model.log_likelihood(digits, num_samples=importance_samples, seed=seed)
+    print(f"Held-out digits: {len(digits)}")
+    print(f"ELBO (k=1):      {elbo:.2f} nats")
+    print(f"log p(x) (IWAE, k={importance_samples}): {iwae.mean():.2f} nats")
+
+
+def _save_and_export(model, output_dir: Path, name: str) -> None:
     keras_path = output_dir / f"{name}.keras"
     model.save(keras_path)
     model.export(str(output_dir / "saved_model"), verbose=False)
-    print(f"Samples:    {output_dir / 'samples'}")
     print(f"Keras file: {keras_path}")
     print(f"SavedModel: {output_dir / 'saved_model'}")
-    return model
+
+
+# Style transfer.
 
 
 def vgg_backbone(backbone: str, weights: str) -> tuple[str, str]:
@@ -116,3 +267,114 @@ def vgg_backbone(backbone: str, weights: str) -> tuple[str, str]:
         "for edge detection): real features, but not ImageNet's."
     )
     return "vgg16", str(networks.hed_vgg16_weights())
+
+
+def style_transfer(config) -> np.ndarray:
+    """Paints `config.content` in the style of `config.style` with `StyleTransfer`.
+
+    Writes the result to `config.output`, prints the loss terms before and
+    after and the time taken, and returns the image (float32 `(H, W, 3)` in
+    [0, 1]). Reads from `config`: `content`, `style` (a list of paintings),
+    `output`, `backbone`, `weights` (as in `vgg_backbone`), `content_weight`,
+    `style_weight`, `total_variation_weight`, `steps`, `optimizer`,
+    `learning_rate`, `init`, `size` (the longer side), `scales`,
+    `preserve_color`, `blend_weights`, `style_strength`, `style_scale`,
+    `frames_dir`, `frame_every` and `seed`.
+    """
+    backbone, weights = vgg_backbone(config.backbone, config.weights)
+    model = StyleTransfer(
+        backbone=backbone,
+        weights=weights,
+        content_weight=config.content_weight,
+        style_weight=config.style_weight,
+        total_variation_weight=config.total_variation_weight,
+    )
+    start = time.perf_counter()
+    painted = model.stylize(
+        config.content,
+        config.style,
+        steps=config.steps,
+        optimizer=config.optimizer,
+        learning_rate=config.learning_rate,
+        init=config.init,
+        max_size=config.size,
+        scales=config.scales,
+        preserve_color=config.preserve_color,
+        style_blend_weights=config.blend_weights,
+        style_strength=config.style_strength,
+        style_scale=config.style_scale,
+        frames_dir=config.frames_dir,
+        frame_every=config.frame_every,
+        seed=config.seed,
+    )
+    seconds = time.perf_counter() - start
+    log = model.optimization_log
+    for term in _LOSS_TERMS:
+        print(f"{term:>21}: {log[term][0]:10.4g} -> {log[term][-1]:10.4g}")
+    path = images.save_image(painted, config.output)
+    print(f"{painted.shape[1]}x{painted.shape[0]} px in {seconds:.1f} s: {path}")
+    return painted
+
+
+def train_style_network(config) -> AdaINStyleTransfer:
+    """Builds an AdaIN style network, trains it on `(content, style)` crops, saves it.
+
+    Reads from `config`: `backbone` and `weights` (as in `vgg_backbone`),
+    `encoder_layer`, `base_filters` (the decoder's width), `style_weight`,
+    `learning_rate`, `content` and `style` (lists of folders or image files),
+    `image_size` (side of the square crops), `batch_size`, `epochs`,
+    `steps_per_epoch`, `seed` and `output_dir`. Writes
+    `<output_dir>/adain.keras`, the SavedModel `<output_dir>/saved_model` and
+    `<output_dir>/samples.png` (each content image stylised with each style
+    image); `backup/` holds the `BackupAndRestore` state while training, so
+    that running it again resumes.
+    """
+    backbone, weights = vgg_backbone(config.backbone, config.weights)
+    model = AdaINStyleTransfer(
+        networks.adain_decoder(
+            config.encoder_layer, backbone=backbone, base_filters=config.base_filters
+        ),
+        backbone=backbone,
+        weights=weights,
+        encoder_layer=config.encoder_layer,
+        style_weight=config.style_weight,
+    )
+    model.compile(keras.optimizers.Adam(config.learning_rate))
+    size = config.image_size
+    pairs = data.style_pairs(
+        config.content,
+        config.style,
+        image_size=(size, size),
+        batch_size=config.batch_size,
+        seed=config.seed,
+    )
+    output_dir = Path(config.output_dir)
+    model.fit(
+        pairs.repeat(),
+        epochs=config.epochs,
+        steps_per_epoch=config.steps_per_epoch,
+        shuffle=False,  # the pipeline shuffles; fit cannot shuffle a Dataset
+        callbacks=[keras.callbacks.BackupAndRestore(str(output_dir / "backup"))],
+    )
+    samples, cols = _style_samples(model, config.content, config.style, size)
+    data.save_grid(samples, output_dir / "samples.png", cols=cols)
+    print(f"Samples:    {output_dir / 'samples.png'}")
+    _save_and_export(model, output_dir, "adain")
+    return model
+
+
+def _style_samples(model, content, style, size, limit=4):
+    """uint8 tiles and columns: a row of styles, then each content stylised."""
+
+    def read(sources):
+        return [
+            images.read_image(path, size=(size, size))
+            for path in data._style_files(sources)[:limit]
+        ]
+
+    styles = read(style)
+    tiles = [np.ones((size, size, 3), np.float32), *styles]
+    for image in read(content):
+        tiles.append(image)
+        tiles.extend(model.stylize(image, style_image) for style_image in styles)
+    return images.to_uint8(np.stack(tiles)), len(styles) + 1

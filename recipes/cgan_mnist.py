@@ -8,13 +8,13 @@ Runs offline on the embedded digits by default; any labelled kgen dataset works:
 
 Writes `<output-dir>/samples/epoch_*.png` (one row per class),
 `<output-dir>/cgan_mnist.keras` and the SavedModel `<output-dir>/saved_model`
-(serving signature: (z, labels) -> images).
+(signature `generate(z, labels)` -> images).
 """
 
 import dataclasses
 
 import kgen
-from kgen.recipes import IMAGE_SHAPE, digit_splits, train_and_export
+from kgen.recipes import digit_cgan, train_digit_model
 
 
 @dataclasses.dataclass
@@ -34,31 +34,14 @@ class Config:
 
 
 def main(config: Config) -> kgen.ConditionalGAN:
-    model = kgen.ConditionalGAN(
-        kgen.networks.dcgan_generator(
-            config.latent_dim,
-            IMAGE_SHAPE,
-            config.base_filters,
-            num_classes=config.num_classes,
-        ),
-        kgen.networks.dcgan_discriminator(
-            IMAGE_SHAPE,
-            config.base_filters,
-            num_classes=config.num_classes,
-            conditioning=config.conditioning,
-        ),
-        num_classes=config.num_classes,
+    model = digit_cgan(
+        config.latent_dim,
+        config.base_filters,
+        config.num_classes,
+        config.conditioning,
         seed=config.seed,
     )
-    model.compile()
-    train, _ = digit_splits(
-        config.dataset,
-        batch_size=config.batch_size,
-        seed=config.seed,
-        limit=config.limit,
-        with_labels=True,
-    )
-    return train_and_export(model, config, "cgan_mnist", train)
+    return train_digit_model(model, config, "cgan_mnist")
 
 
 if __name__ == "__main__":

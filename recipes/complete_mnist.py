@@ -1,4 +1,4 @@
-"""Complete held-out digits whose bottom (or right) half is missing.
+"""Complete held-out digits whose bottom (or another) half is missing.
 
 Uses a model trained by `vae_mnist.py` (default), `dcgan_mnist.py` or
 `gan_mnist.py`:
@@ -32,23 +32,12 @@ class Config:
     held_out: int = 1000
     num_images: int = 16
     missing: str = dataclasses.field(
-        default="bottom", metadata={"help": "'bottom' or 'right' half"}
+        default="bottom", metadata={"help": "top, bottom, left or right half"}
     )
     steps: int = 300
     learning_rate: float = 0.05
     output: str = "saved_models/completion.png"
     seed: int = 0
-
-
-def half_mask(missing: str) -> np.ndarray:
-    mask = np.ones((28, 28, 1), "float32")
-    if missing == "bottom":
-        mask[14:] = 0
-    elif missing == "right":
-        mask[:, 14:] = 0
-    else:
-        raise ValueError(f"missing must be 'bottom' or 'right', got {missing!r}")
-    return mask
 
 
 def main(config: Config) -> np.ndarray:
@@ -62,7 +51,7 @@ def main(config: Config) -> np.ndarray:
     if test is None:
         raise ValueError(f"{config.dataset} has no held-out digits to complete")
     digits = next(iter(test)).numpy()
-    mask = half_mask(config.missing)
+    mask = kgen.completion.half_mask((28, 28, 1), config.missing)
     search = dict(learning_rate=config.learning_rate, seed=config.seed)
     start = kgen.complete(model, digits, mask, steps=0, **search)
     completed = kgen.complete(model, digits, mask, steps=config.steps, **search)

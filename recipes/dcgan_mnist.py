@@ -8,14 +8,14 @@ Runs offline on the embedded digits by default; any kgen dataset works:
     python recipes/dcgan_mnist.py --dataset path/to/image/folder
 
 Writes `<output-dir>/samples/epoch_*.png`, `<output-dir>/dcgan_mnist.keras` and
-the SavedModel `<output-dir>/saved_model` (serving signature: z -> images).
+the SavedModel `<output-dir>/saved_model` (signature `generate(z)` -> images).
 Re-running with the same output dir resumes an interrupted run.
 """
 
 import dataclasses
 
 import kgen
-from kgen.recipes import digit_splits, train_and_export
+from kgen.recipes import digit_dcgan, train_digit_model
 
 
 @dataclasses.dataclass
@@ -31,20 +31,8 @@ class Config:
 
 
 def main(config: Config) -> kgen.DCGAN:
-    model = kgen.DCGAN(
-        image_shape=(28, 28, 1),
-        latent_dim=config.latent_dim,
-        base_filters=config.base_filters,
-        seed=config.seed,
-    )
-    model.compile()
-    train, _ = digit_splits(
-        config.dataset,
-        batch_size=config.batch_size,
-        seed=config.seed,
-        limit=config.limit,
-    )
-    return train_and_export(model, config, "dcgan_mnist", train)
+    model = digit_dcgan(config.latent_dim, config.base_filters, seed=config.seed)
+    return train_digit_model(model, config, "dcgan_mnist")
 
 
 if __name__ == "__main__":

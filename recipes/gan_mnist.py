@@ -7,14 +7,14 @@ Runs offline on the embedded digits by default; any kgen dataset works:
     python recipes/gan_mnist.py --dataset mnist                   # TFDS (downloads)
 
 Writes `<output-dir>/samples/epoch_*.png`, `<output-dir>/gan_mnist.keras` and
-the SavedModel `<output-dir>/saved_model` (serving signature: z -> images).
+the SavedModel `<output-dir>/saved_model` (signature `generate(z)` -> images).
 Re-running with the same output dir resumes an interrupted run.
 """
 
 import dataclasses
 
 import kgen
-from kgen.recipes import digit_splits, train_and_export
+from kgen.recipes import digit_gan, train_digit_model
 
 
 @dataclasses.dataclass
@@ -29,19 +29,8 @@ class Config:
 
 
 def main(config: Config) -> kgen.GAN:
-    model = kgen.GAN(
-        kgen.networks.mlp_generator(latent_dim=config.latent_dim),
-        kgen.networks.mlp_discriminator(),
-        seed=config.seed,
-    )
-    model.compile()
-    train, _ = digit_splits(
-        config.dataset,
-        batch_size=config.batch_size,
-        seed=config.seed,
-        limit=config.limit,
-    )
-    return train_and_export(model, config, "gan_mnist", train)
+    model = digit_gan(config.latent_dim, seed=config.seed)
+    return train_digit_model(model, config, "gan_mnist")
 
 
 if __name__ == "__main__":

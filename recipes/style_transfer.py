@@ -14,10 +14,9 @@ time taken.
 """
 
 import dataclasses
-import time
 
 import kgen
-from kgen.recipes import vgg_backbone
+from kgen.recipes import style_transfer
 
 
 @dataclasses.dataclass
@@ -75,39 +74,7 @@ class Config:
 
 
 def main(config: Config):
-    backbone, weights = vgg_backbone(config.backbone, config.weights)
-    model = kgen.StyleTransfer(
-        backbone=backbone,
-        weights=weights,
-        content_weight=config.content_weight,
-        style_weight=config.style_weight,
-        total_variation_weight=config.total_variation_weight,
-    )
-    start = time.perf_counter()
-    painted = model.stylize(
-        config.content,
-        config.style,
-        steps=config.steps,
-        optimizer=config.optimizer,
-        learning_rate=config.learning_rate,
-        init=config.init,
-        max_size=config.size,
-        scales=config.scales,
-        preserve_color=config.preserve_color,
-        style_blend_weights=config.blend_weights,
-        style_strength=config.style_strength,
-        style_scale=config.style_scale,
-        frames_dir=config.frames_dir,
-        frame_every=config.frame_every,
-        seed=config.seed,
-    )
-    seconds = time.perf_counter() - start
-    log = model.optimization_log
-    for term in ("loss", "content_loss", "style_loss", "total_variation_loss"):
-        print(f"{term:>21}: {log[term][0]:10.4g} -> {log[term][-1]:10.4g}")
-    path = kgen.images.save_image(painted, config.output)
-    print(f"{painted.shape[1]}x{painted.shape[0]} px in {seconds:.1f} s: {path}")
-    return painted
+    return style_transfer(config)
 
 
 if __name__ == "__main__":

@@ -9,16 +9,14 @@ Runs offline on the embedded digits by default; any kgen dataset works:
 The default is the 784-200-200-50 MLP of Burda et al. (2016) on dynamically
 binarised digits with a Bernoulli likelihood. Writes
 `<output-dir>/samples/epoch_*.png`, `<output-dir>/vae_mnist.keras` and the
-SavedModel `<output-dir>/saved_model` (signatures: `serve` z -> images,
-`encode` images -> [mean, log_var]).
+SavedModel `<output-dir>/saved_model` (signatures: `decode(z)` -> images,
+`encode(images)` -> mean, log_var).
 """
 
 import dataclasses
 
-import numpy as np
-
 import kgen
-from kgen.recipes import IMAGE_SHAPE, digit_splits, train_and_export
+from kgen.recipes import digit_vae, train_digit_model
 
 
 @dataclasses.dataclass
@@ -45,43 +43,14 @@ class Config:
 
 
 def main(config: Config) -> kgen.VAE:
-    if config.architecture == "mlp":
-        encoder = kgen.networks.mlp_encoder(IMAGE_SHAPE, config.latent_dim)
-        decoder = kgen.networks.mlp_decoder(config.latent_dim, IMAGE_SHAPE)
-    elif config.architecture == "conv":
-        encoder = kgen.networks.conv_encoder(IMAGE_SHAPE, config.latent_dim)
-        decoder = kgen.networks.conv_decoder(config.latent_dim, IMAGE_SHAPE)
-    else:
-        raise ValueError(
-            f"architecture must be 'mlp' or 'conv', got {config.architecture!r}"
-        )
-    model = kgen.VAE(
-        encoder,
-        decoder,
-        likelihood=config.likelihood,
-        beta=config.beta,
+    model = digit_vae(
+        config.architecture,
+        config.latent_dim,
+        config.likelihood,
+        config.beta,
         seed=config.seed,
     )
-    model.compile()
-    train, test = digit_splits(
-        config.dataset,
-        batch_size=config.batch_size,
-        seed=config.seed,
-        limit=config.limit,
-        held_out=config.held_out,
-        binarize=config.binarize,
-    )
-    train_and_export(model, config, "vae_mnist", train, validation_data=test)
-    if test is not None:
-        images = np.concatenate([batch.numpy() for batch in test])
-        elbo = model.elbo(images, num_samples=1, seed=config.seed).mean()
-        iwae = model.log_likelihood(
-            images, num_samples=config.importance_samples, seed=config.seed
-        ).mean()
-        print(f"Held-out digits: {len(images)}")
-        print(f"ELBO (k=1):      {elbo:.2f} nats")
-        print(f"log p(x) (IWAE, k={config.importance_samples}): {iwae:.2f} nats")
-    return model
+    return train_digit_model(model, config, "vae_mnist")
 
 
 if __name__ == "__main__":

@@ -88,3 +88,19 @@ def test_bad_inputs_are_named(images, mask, match):
         kgen.complete(
             kgen.networks.mlp_generator(), np.zeros((1, 28, 28, 1)), np.ones((28, 28))
         )
+
+
+@pytest.mark.parametrize(
+    "missing, rows, cols",
+    [("top", 0, None), ("bottom", 14, None), ("left", None, 0), ("right", None, 14)],
+)
+def test_half_mask_leaves_out_that_half(missing, rows, cols):
+    mask = kgen.completion.half_mask((28, 28, 1), missing)
+    expected = np.ones((28, 28, 1), "float32")
+    if rows is not None:
+        expected[rows : rows + 14] = 0
+    else:
+        expected[:, cols : cols + 14] = 0
+    np.testing.assert_array_equal(mask, expected)
+    with pytest.raises(ValueError, match="missing must be one of"):
+        kgen.completion.half_mask((28, 28, 1), "middle")

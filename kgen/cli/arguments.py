@@ -1,0 +1,71 @@
+"""What every subcommand's parser shares: one-line errors, help layout, number types."""
+
+import argparse
+import math
+
+BACKENDS = ("tensorflow", "jax", "torch")
+
+
+class Parser(argparse.ArgumentParser):
+    """An `ArgumentParser` whose usage errors are one line: `kgen: error: ...`."""
+
+    def error(self, message):
+        self.exit(2, f"kgen: error: {message} (see '{self.prog} --help')\n")
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Keeps the examples' layout and shows the defaults that say something."""
+
+    def _get_help_string(self, action):
+        help_text = action.help or ""
+        default = action.default
+        if (
+            "%(default)" in help_text
+            or any(default is nothing for nothing in (None, False, argparse.SUPPRESS))
+            or not action.option_strings
+        ):
+            return help_text
+        return f"{help_text} (default: %(default)s)"
+
+
+def add_subcommand(subparsers, name: str, module_doc: str, common, **kwargs):
+    """A subparser whose help is the first line of `module_doc`, the rest its description."""
+    summary, _, details = module_doc.partition("\n")
+    return subparsers.add_parser(
+        name,
+        help=summary.rstrip("."),
+        description=f"{summary}\n{details}".strip(),
+        parents=[common],
+        formatter_class=HelpFormatter,
+        **kwargs,
+    )
+
+
+def positive_int(text: str) -> int:
+    return _number(text, int, lambda value: value > 0, "a positive integer")
+
+
+def non_negative_int(text: str) -> int:
+    return _number(text, int, lambda value: value >= 0, "a non-negative integer")
+
+
+def positive_float(text: str) -> float:
+    return _number(text, float, lambda value: value > 0, "a positive number")
+
+
+def non_negative_float(text: str) -> float:
+    return _number(text, float, lambda value: value >= 0, "a non-negative number")
+
+
+def fraction(text: str) -> float:
+    return _number(text, float, lambda value: 0 <= value <= 1, "a number in [0, 1]")
+
+
+def _number(text, kind, valid, description):
+    try:
+        value = kind(text)
+    except ValueError:
+        value = None
+    if value is None or not math.isfinite(value) or not valid(value):
+        raise argparse.ArgumentTypeError(f"must be {description}, got {text!r}")
+    return value

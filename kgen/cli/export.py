@@ -1,0 +1,42 @@
+"""Export a .keras model as a SavedModel, served without Keras or kgen.
+
+Works on every backend: under PyTorch, kgen re-exports the model through a
+TensorFlow process. Load the result with tf.saved_model.load(SAVED_MODEL) and
+call its functions: generate(z) for GANs and DCGANs, generate(z, labels) for
+conditional GANs, decode(z) and encode(images) for VAEs, stylize(content,
+style, alpha) for AdaIN style networks.
+"""
+
+import argparse
+
+from kgen.cli.arguments import add_subcommand
+from kgen.cli.loading import load_keras_model
+from kgen.export import SavedModelExport
+
+EPILOG = """\
+examples:
+  kgen export runs/dcgan/dcgan.keras saved_models/dcgan
+  kgen export runs/style-network/adain.keras saved_models/adain --backend torch
+"""
+
+
+def add_parser(subparsers, common: argparse.ArgumentParser) -> None:
+    parser = add_subcommand(subparsers, "export", __doc__, common, epilog=EPILOG)
+    parser.add_argument("model", metavar="MODEL", help="the .keras file")
+    parser.add_argument(
+        "saved_model",
+        metavar="SAVED_MODEL",
+        help="directory to write the SavedModel to",
+    )
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> None:
+    model = load_keras_model(
+        args.model,
+        want="a kgen GAN, DCGAN, ConditionalGAN, VAE or AdaINStyleTransfer",
+        check=lambda model: isinstance(model, SavedModelExport),
+    )
+    model.export(args.saved_model, verbose=False)
+    endpoints = ", ".join(name for name, *_ in model.export_endpoints())
+    print(f"SavedModel ({endpoints}): {args.saved_model}")
