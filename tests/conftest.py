@@ -1,9 +1,15 @@
 """Shared fixtures. The backend is chosen by KERAS_BACKEND before pytest starts."""
 
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+# Tests run tiny shapes, so on JAX compiling dominates: XLA's slower passes
+# would cost far more time than they save. Read when JAX is imported (after
+# this file), also by the tests' child processes.
+os.environ.setdefault("JAX_DISABLE_MOST_OPTIMIZATIONS", "true")
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 

@@ -144,8 +144,9 @@ def test_the_serving_process_never_imports_kgen(served):
 def test_named_signatures_serve_what_the_keras_model_computes(served, name):
     models, outputs = served
     for key, expected in _expected(name, models[name]).items():
+        # Backends round convolutions differently (PyTorch vs TensorFlow: 2e-4).
         np.testing.assert_allclose(
-            outputs[f"{name}.{key}"], expected, atol=1e-4, err_msg=key
+            outputs[f"{name}.{key}"], expected, rtol=1e-3, atol=1e-4, err_msg=key
         )
     # serving_default is the first named signature.
     default = DEFAULT_SIGNATURE[name]
