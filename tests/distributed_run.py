@@ -69,7 +69,9 @@ def tensorflow_runs():
     results = {}
     for devices in (1, 2):
         strategy = tf.distribute.MirroredStrategy([f"/cpu:{i}" for i in range(devices)])
-        for name in ("gan", "dcgan", "cgan", "vae"):
+        # DCGAN is left to the JAX run: MirroredStrategy normalises batches per
+        # replica, so it cannot match one device (the README says so).
+        for name in ("gan", "cgan", "vae"):
             _, metrics = train(name, strategy.scope())
             results[f"{name}/{devices}"] = metrics
         results[f"replicas/{devices}"] = strategy.num_replicas_in_sync

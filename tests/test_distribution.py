@@ -52,16 +52,13 @@ def test_an_epoch_on_two_devices_matches_one_device(runs, name):
         assert double[key] == pytest.approx(single[key], rel=1e-4, abs=1e-5), key
 
 
-def test_dcgan_on_two_devices(runs):
+def test_dcgan_on_two_devices_matches_one_device(runs):
+    if "dcgan/1" not in runs:
+        pytest.skip("batch norm is per replica under MirroredStrategy (see README)")
+    # One program over the global batch: batch norm sees all of it.
     single, double = runs["dcgan/1"], runs["dcgan/2"]
     for key in single:
-        assert np.isfinite(double[key]), key
-        if BACKEND == "jax":
-            # One program over the global batch: batch norm sees all of it.
-            assert double[key] == pytest.approx(single[key], rel=1e-4, abs=1e-5), key
-        elif key.endswith("loss"):
-            # MirroredStrategy normalises each replica's half of the batch.
-            assert double[key] == pytest.approx(single[key], rel=0.2), key
+        assert double[key] == pytest.approx(single[key], rel=1e-4, abs=1e-5), key
 
 
 @pytest.mark.skipif(
