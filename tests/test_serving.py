@@ -24,7 +24,7 @@ CONTENT = RNG.uniform(0, 1, (2, 16, 24, 3)).astype("float32")
 STYLE = RNG.uniform(0, 1, (2, 32, 16, 3)).astype("float32")
 ALPHA = np.array([[1.0], [0.4]], dtype="float32")
 
-# name: (signature, inputs by argument name, the inputs' rejected variants)
+# model: {signature: {argument: input}}; SERVER derives the rejected variants.
 SIGNATURES = {
     "gan": {"generate": {"z": Z}},
     "dcgan": {"generate": {"z": Z}},
