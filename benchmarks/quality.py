@@ -2,7 +2,9 @@
 
 Trains kgen's digit models with their recipes' settings on the real MNIST
 digits in `../shared/data/mnist` (the last `--held-out` digits kept apart),
-each for `--budget-seconds` of training time, then scores `--num-samples`
+each for `--budget-seconds` of training time (or, with `--budget-images`, on
+that many training images, which compares learning per image and does not
+depend on the machine or on what else it runs), then scores `--num-samples`
 generated digits against the held-out ones:
 
 - FID and KID (mean ± std over subsets) in the feature space of kgen's digit
@@ -14,16 +16,24 @@ generated digits against the held-out ones:
 
 The first row scores `--num-samples` real training digits that the
 classifier has not seen: the floor that a perfect generator would reach.
-The DCGAN is also scored at `--curve-points` times during its budget,
-without and with an exponential moving average of the generator's weights
-(`kgen.DCGAN(ema=...)`; that row is skipped with a message where this kgen
-has no `ema` argument yet). On a busy 2-core CPU a DCGAN makes about one
-step per second, so budgets under a few minutes only show its first steps.
+The `peer` row is what users copy instead of kgen: TensorFlow's DCGAN
+tutorial networks trained by a plain `tf.GradientTape` + `tf.function` loop
+(`benchmarks/tutorial_dcgan.py`), on the same digits, for the same budget,
+scored by the same code (TensorFlow backend only). `--variants` adds DCGAN
+rows that change the defaults, each `key=value,key=value` with keys of
+`kgen.DCGAN` (`normalization`, `spectral_normalization`, `dropout`,
+`kernel_size`, `base_filters`, `ema`), of `compile` (`loss`,
+`d_learning_rate`, `g_learning_rate`, `r1_weight`, ...) or `batch_size`;
+this is how the DCGAN's defaults were chosen. The DCGAN rows are scored
+`--curve-points` times during their budget.
 
-    python benchmarks/quality.py --budget-seconds 120
-    python benchmarks/quality.py --budget-seconds 60 --models dcgan dcgan_ema
+    python benchmarks/quality.py --budget-seconds 760 --models dcgan peer
+    python benchmarks/quality.py --budget-images 192000 --models dcgan peer
+    python benchmarks/quality.py --budget-seconds 120 --models dcgan \
+        --variants "normalization=batch,dropout=0,ema=None" "loss=hinge"
 """
 
+import ast
 import dataclasses
 import sys
 import time
@@ -43,13 +53,23 @@ import dcgan_mnist  # noqa: E402
 import gan_mnist  # noqa: E402
 import vae_mnist  # noqa: E402
 
-MODELS = ("gan", "dcgan", "dcgan_ema", "cgan", "vae")
+MODELS = ("gan", "dcgan", "peer", "cgan", "vae")
 ANCHOR_NOTE = (
     "Published anchors (best GANs on MNIST: FID ~6.7-9.8, Lucic et al. 2018) "
     "use InceptionV3 features, 10,000 samples and the full MNIST; these FIDs "
     "use kgen's 128-feature digit classifier and fewer images, a different "
     "scale: compare rows of this table with each other and with the real-data "
     "floor, not with published numbers."
+)
+# compile() arguments a variant may set; the other keys go to kgen.DCGAN.
+COMPILE_KEYS = (
+    "loss",
+    "d_learning_rate",
+    "g_learning_rate",
+    "r1_weight",
+    "label_smoothing",
+    "instance_noise",
+    "jit_compile",
 )
 
 
@@ -59,9 +79,17 @@ class Config:
     budget_seconds: float = dataclasses.field(
         default=120.0, metadata={"help": "training time per model"}
     )
+    budget_images: int | None = dataclasses.field(
+        default=None,
+        metadata={"help": "train on this many images instead of for a time"},
+    )
     # A tuple: parse_config reads defaults, not default factories.
     models: list[str] = dataclasses.field(
         default=MODELS, metadata={"help": " ".join(MODELS)}
+    )
+    variants: list[str] = dataclasses.field(
+        default=(),
+        metadata={"help": "extra DCGAN rows, each 'key=value,key=value'"},
     )
     held_out: int = 1000
     num_samples: int = 1000
@@ -69,30 +97,36 @@ class Config:
     curve_points: int = dataclasses.field(
         default=4, metadata={"help": "FID measurements during the DCGAN budget"}
     )
-    ema: float = dataclasses.field(
-        default=0.999, metadata={"help": "EMA decay of the dcgan_ema row"}
-    )
     seed: int = 0
 
 
-class TimeBudget(keras.callbacks.Callback):
-    """Stops `fit` after `seconds` of training, checked after every batch."""
+def parse_variant(text: str) -> dict:
+    """`"dropout=0.3,ema=None"` -> `{"dropout": 0.3, "ema": None}`."""
+    settings = {}
+    for item in filter(None, text.split(",")):
+        key, _, value = item.partition("=")
+        try:
+            settings[key.strip()] = ast.literal_eval(value.strip())
+        except (ValueError, SyntaxError):
+            settings[key.strip()] = value.strip()  # a bare word: a string
+    return settings
 
-    def __init__(self, seconds: float):
-        super().__init__()
-        self.seconds = seconds
 
-    def on_train_begin(self, logs=None):
-        self.start = time.perf_counter()
-
-    def on_train_batch_end(self, batch, logs=None):
-        # Reading self.model syncs the JAX state, so only when it is time.
-        if time.perf_counter() - self.start >= self.seconds:
-            self.model.stop_training = True
+def build_dcgan(settings: dict, config: Config):
+    """`(model, pipeline)`: the recipe's DCGAN with `settings` changed."""
+    settings = dict(settings)
+    batch_size = settings.pop("batch_size", dcgan_mnist.Config().batch_size)
+    compile_args = {k: settings.pop(k) for k in COMPILE_KEYS if k in settings}
+    model = kgen.DCGAN(image_shape=IMAGE_SHAPE, seed=config.seed, **settings)
+    model.compile(**compile_args)
+    train, _ = digit_splits(
+        config.images, batch_size=batch_size, seed=config.seed, held_out=config.held_out
+    )
+    return model, train
 
 
 def build(name: str, config: Config):
-    """`(model, training pipeline)` as the model's recipe makes them, or None."""
+    """`(model, training pipeline)` as the model's recipe makes them."""
     common = dict(seed=config.seed, held_out=config.held_out)
     if name == "gan":
         recipe = gan_mnist.Config()
@@ -102,21 +136,16 @@ def build(name: str, config: Config):
             seed=config.seed,
         )
         train, _ = digit_splits(config.images, batch_size=recipe.batch_size, **common)
-    elif name in ("dcgan", "dcgan_ema"):
-        recipe = dcgan_mnist.Config()
-        ema = {"ema": config.ema} if name == "dcgan_ema" else {}
-        try:
-            model = kgen.DCGAN(
-                image_shape=IMAGE_SHAPE,
-                latent_dim=recipe.latent_dim,
-                base_filters=recipe.base_filters,
-                seed=config.seed,
-                **ema,
-            )
-        except TypeError as error:
-            print(f"  {name}: skipped, this kgen.DCGAN takes no ema= ({error})")
+    elif name == "dcgan":
+        return build_dcgan({}, config)
+    elif name == "peer":
+        if keras.backend.backend() != "tensorflow":
+            print("  peer: skipped, the tutorial's loop needs KERAS_BACKEND=tensorflow")
             return None
-        train, _ = digit_splits(config.images, batch_size=recipe.batch_size, **common)
+        from tutorial_dcgan import BATCH_SIZE, TutorialDCGAN
+
+        train, _ = digit_splits(config.images, batch_size=BATCH_SIZE, **common)
+        return TutorialDCGAN(seed=config.seed), train
     elif name == "cgan":
         recipe = cgan_mnist.Config()
         model = kgen.ConditionalGAN(
@@ -159,33 +188,57 @@ def build(name: str, config: Config):
     return model, train
 
 
-def train_and_score(model, train, quality, config, points):
-    """Trains for the budget in `points` equal parts, scoring after each.
-
-    Returns `[(training seconds, optimizer steps, scores), ...]`; scoring time
-    is not training time.
-    """
-    curve, trained = [], 0.0
-    for _ in range(points):
-        start = time.perf_counter()
+def train_part(model, train, config, points):
+    """Trains `model` for 1/points of the budget; returns (seconds, images seen)."""
+    batch = next(iter(train))
+    batch_size = int((batch[0] if isinstance(batch, tuple) else batch).shape[0])
+    images = None if config.budget_images is None else config.budget_images // points
+    start = time.perf_counter()
+    if hasattr(model, "train"):  # the tutorial's plain loop
+        steps = model.train(
+            train.repeat(),
+            seconds=None if images else config.budget_seconds / points,
+            images=images,
+        )
+    elif images:
+        steps = max(1, images // batch_size)
+        model.fit(
+            train.repeat(), epochs=1, steps_per_epoch=steps, verbose=0, shuffle=False
+        )
+    else:
+        before = int(model.optimizer.iterations)
         model.fit(
             train,
             epochs=10**6,
             verbose=0,
             shuffle=False,  # the pipeline shuffles
-            callbacks=[TimeBudget(config.budget_seconds / points)],
+            callbacks=[kgen.callbacks.TimeBudget(config.budget_seconds / points)],
         )
-        trained += time.perf_counter() - start
+        steps = int(model.optimizer.iterations) - before
+    return time.perf_counter() - start, steps * batch_size
+
+
+def train_and_score(model, train, quality, config, points):
+    """Trains for the budget in `points` equal parts, scoring after each.
+
+    Returns `[(training seconds, images seen, scores), ...]`; scoring time
+    is not training time.
+    """
+    curve, trained, seen = [], 0.0, 0
+    for _ in range(points):
+        seconds, images = train_part(model, train, config, points)
+        trained += seconds
+        seen += images
         scores = quality.score_model(model, config.num_samples, seed=config.seed)
-        curve.append((trained, int(model.optimizer.iterations), scores))
+        curve.append((trained, seen, scores))
     return curve
 
 
-def row(name, seconds, steps, scores):
+def row(name, seconds, images, scores):
     accuracy = scores.get("conditional_accuracy")
     return (
-        f"{name:24s} {seconds:6.0f} {steps:7d} {scores['fid']:9.2f} "
-        f"{scores['kid']:8.3f} ± {scores['kid_std']:6.3f} "
+        f"{name:44s} {seconds:6.0f} {images:8d} {scores['fid']:7.2f} "
+        f"{scores['kid']:7.3f} ± {scores['kid_std']:5.3f} "
         f"{scores['class_coverage']:5.0f} {scores['class_evenness']:9.3f} "
         + ("" if accuracy is None else f"{accuracy:8.1%}")
     )
@@ -218,39 +271,49 @@ def main(config: Config) -> dict:
     quality = kgen.metrics.SampleQuality(images[cut:], classifier=classifier)
     quality.prepare()
 
+    budget = (
+        f"{config.budget_images} training images"
+        if config.budget_images
+        else f"{config.budget_seconds:.0f} s of training"
+    )
     print(f"backend {keras.backend.backend()}, keras {keras.__version__}")
     print(
         f"{cut} training digits, {config.held_out} held out; the classifier "
         f"learnt the first {floor} ({accuracy:.1%} right on the held-out ones); "
-        f"{config.num_samples} samples per score; budget "
-        f"{config.budget_seconds:.0f} s of training per model"
+        f"{config.num_samples} samples per score; budget {budget} per model"
     )
-    results = {"real": (0.0, 0, quality.score(images[floor:cut]))}
+    results = {"real digits (floor)": (0.0, 0, quality.score(images[floor:cut]))}
     curves = {}
-    for name in config.models:
+    runs = [(name, None) for name in config.models]
+    runs += [(f"dcgan[{text}]", parse_variant(text)) for text in config.variants]
+    for name, settings in runs:
         print(f"training {name} ...", flush=True)
-        built = build(name, config)
+        keras.utils.set_random_seed(config.seed)
+        built = build(name, config) if settings is None else build_dcgan(settings, config)
         if built is None:
             continue
-        points = config.curve_points if name.startswith("dcgan") else 1
+        dcgan_like = name.startswith("dcgan") or name == "peer"
+        points = config.curve_points if dcgan_like else 1
         curves[name] = train_and_score(*built, quality, config, points)
         results[name] = curves[name][-1]
+        print(row(name, *results[name]), flush=True)
 
     print()
     print(
-        f"{'':24s} {'train s':>6s} {'steps':>7s} {'FID':>9s} {'KID ± std':>17s} "
+        f"{'':44s} {'train s':>6s} {'images':>8s} {'FID':>7s} {'KID ± std':>15s} "
         f"{'cover':>5s} {'evenness':>9s} {'cGAN acc':>8s}"
     )
-    for name, (seconds, steps, scores) in results.items():
-        label = "real digits (floor)" if name == "real" else name
-        print(row(label, seconds, steps, scores))
-    for name in ("dcgan", "dcgan_ema"):
-        if name in curves:
+    for name, result in results.items():
+        print(row(name, *result))
+    for name, curve in curves.items():
+        if len(curve) > 1:
             print(f"\n{name}: FID (KID) by training time")
-            for seconds, steps, scores in curves[name]:
+            for seconds, seen, scores in curve:
                 print(
-                    f"  {seconds:6.0f} s {steps:6d} steps  FID {scores['fid']:8.2f}"
-                    f"  KID {scores['kid']:7.3f} ± {scores['kid_std']:.3f}"
+                    f"  {seconds:6.0f} s {seen:8d} images  FID {scores['fid']:7.2f}"
+                    f"  KID {scores['kid']:6.3f} ± {scores['kid_std']:.3f}"
+                    f"  cover {scores['class_coverage']:.0f}"
+                    f"  evenness {scores['class_evenness']:.3f}"
                 )
     print()
     print(ANCHOR_NOTE)

@@ -30,6 +30,9 @@ class Config:
         default="projection", metadata={"help": "'projection' or 'concat'"}
     )
     limit: int | None = None
+    held_out: int = 1000
+    quality_samples: int = 1000
+    time_budget: float | None = None
     seed: int = 0
 
 

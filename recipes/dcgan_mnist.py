@@ -27,6 +27,9 @@ class Config:
     latent_dim: int = 100
     base_filters: int = 64
     limit: int | None = None
+    held_out: int = 1000
+    quality_samples: int = 1000
+    time_budget: float | None = None
     seed: int = 0
 
 

@@ -25,6 +25,9 @@ class Config:
     output_dir: str = "saved_models/gan_mnist"
     latent_dim: int = 100
     limit: int | None = None
+    held_out: int = 1000
+    quality_samples: int = 1000
+    time_budget: float | None = None
     seed: int = 0
 
 

@@ -61,6 +61,7 @@ class Config:
     )
     style_weight: float = 10.0
     output_dir: str = "saved_models/adain"
+    time_budget: float | None = None
     seed: int = 0
 
 

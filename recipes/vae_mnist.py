@@ -32,13 +32,13 @@ class Config:
     likelihood: str = "bernoulli"
     binarize: bool = True
     beta: float = 1.0
-    held_out: int = dataclasses.field(
-        default=1000, metadata={"help": "digits kept apart for evaluation"}
-    )
+    held_out: int = 1000
     importance_samples: int = dataclasses.field(
         default=500, metadata={"help": "k of the IWAE log-likelihood estimate"}
     )
     limit: int | None = None
+    quality_samples: int = 1000
+    time_budget: float | None = None
     seed: int = 0
 
 

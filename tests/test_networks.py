@@ -19,6 +19,28 @@ def test_dcgan_networks_fit_the_image_shape(image_shape):
     assert tuple(discriminator(images).shape) == (2, 1)
 
 
+def test_dcgan_kernel_size_and_dropout_shape_the_networks():
+    generator = networks.dcgan_generator(latent_dim=8, base_filters=4, kernel_size=5)
+    discriminator = networks.dcgan_discriminator(
+        base_filters=4, kernel_size=5, dropout=0.3
+    )
+    for network in (generator, discriminator):
+        kernels = [
+            layer.kernel_size for layer in network.layers if hasattr(layer, "kernel_size")
+        ]
+        assert kernels and set(kernels) == {(5, 5)}
+    rates = [layer.rate for layer in discriminator.layers if hasattr(layer, "rate")]
+    assert rates == [0.3, 0.3]  # after each of the two activations
+    plain = networks.dcgan_discriminator(base_filters=4)
+    assert not [layer for layer in plain.layers if hasattr(layer, "rate")]
+    images = np.zeros((2, 28, 28, 1), "float32")
+    # Dropout is off outside training: the same input gives the same logit.
+    np.testing.assert_array_equal(
+        ops.convert_to_numpy(discriminator(images)),
+        ops.convert_to_numpy(discriminator(images)),
+    )
+
+
 def test_mlp_networks_are_the_classic_sizes():
     generator = networks.mlp_generator()
     dense_units = [layer.units for layer in generator.layers if hasattr(layer, "units")]
@@ -50,6 +72,14 @@ def test_mlp_networks_are_the_classic_sizes():
         (
             lambda: networks.dcgan_discriminator(normalization="group"),
             "normalization must",
+        ),
+        (
+            lambda: networks.dcgan_discriminator(dropout=1.0),
+            "dropout must be a number in \\[0, 1\\)",
+        ),
+        (
+            lambda: networks.dcgan_generator(kernel_size=0),
+            "kernel_size must be a positive",
         ),
         (
             lambda: networks.mlp_generator(latent_dim=-3),

@@ -24,22 +24,23 @@ def load_recipe(name):
 
 
 TINY = {
-    "gan_mnist": {},
-    "dcgan_mnist": {"base_filters": 4, "latent_dim": 8},
-    "cgan_mnist": {"base_filters": 4, "latent_dim": 8},
-    "vae_mnist": {"latent_dim": 4, "held_out": 32, "importance_samples": 4},
+    "gan_mnist": {"quality_samples": 0},
+    "dcgan_mnist": {"base_filters": 4, "latent_dim": 8, "quality_samples": 0},
+    "cgan_mnist": {"base_filters": 4, "latent_dim": 8, "quality_samples": 0},
+    "vae_mnist": {
+        "latent_dim": 4,
+        "held_out": 32,
+        "importance_samples": 4,
+        "quality_samples": 0,
+    },
 }
 
 
 def run_recipe(name, output_dir, **overrides):
     recipe = load_recipe(name)
+    settings = dict(epochs=1, batch_size=32, limit=64, output_dir=str(output_dir))
     config = dataclasses.replace(
-        recipe.Config(),
-        epochs=1,
-        batch_size=32,
-        limit=64,
-        output_dir=str(output_dir),
-        **{**TINY[name], **overrides},
+        recipe.Config(), **{**settings, **TINY[name], **overrides}
     )
     return recipe.main(config)
 
@@ -69,6 +70,39 @@ def test_recipe_trains_and_writes_its_artefacts(name, tmp_path, capsys):
     )
     if isinstance(model, kgen.VAE):
         assert "log p(x) (IWAE, k=4)" in printed
+
+
+def test_recipe_stops_at_its_time_budget_and_still_saves(tmp_path, capsys):
+    model = run_recipe("dcgan_mnist", tmp_path, epochs=10_000, time_budget=3.0)
+    printed = capsys.readouterr().out
+    assert "Training for at most 3 s" in printed
+    steps = int(model.optimizer.iterations)
+    assert 0 < steps < 10_000 * 2  # stopped long before 10,000 epochs of 2 steps
+    grids = sorted((tmp_path / "samples").glob("epoch_*.png"))
+    assert grids  # the epoch it stopped in still got its grid
+    restored = keras.saving.load_model(tmp_path / "dcgan_mnist.keras")
+    assert int(restored.optimizer.iterations) == steps
+    assert (tmp_path / "saved_model" / "saved_model.pb").is_file()
+
+
+def test_recipe_prints_its_samples_quality_against_held_out_digits(
+    tmp_path, capsys, monkeypatch
+):
+    # The report's classifier learns fewer digits than it does for users.
+    monkeypatch.setattr(kgen.recipes, "QUALITY_CLASSIFIER_DIGITS", 48)
+    run_recipe("cgan_mnist", tmp_path, quality_samples=16, held_out=16)
+    printed = capsys.readouterr().out
+    report = re.search(
+        r"kgen FID ([\d.]+) \(real digits score ([\d.]+); lower is better\), "
+        r"(\d+)/10 classes covered, evenness ([\d.]+) .*, (\d+)% in the "
+        r"requested class",
+        printed,
+    )
+    assert report, printed
+    fid, floor, covered, evenness, accuracy = map(float, report.groups())
+    # One epoch of a tiny cGAN draws noise, far from real digits.
+    assert fid > floor >= 0
+    assert 0 <= covered <= 10 and 0 <= evenness <= 1 and 0 <= accuracy <= 100
 
 
 def test_complete_recipe_fills_in_held_out_digits(tmp_path, capsys):

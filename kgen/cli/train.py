@@ -126,6 +126,19 @@ def _add_digit_model(models, common, name, what, epochs, batch_size):
         "--limit", type=positive_int, metavar="N", help="use at most N images"
     )
     parser.add_argument(
+        "--held-out",
+        type=non_negative_int,
+        default=1000,
+        help="digits kept apart to score the model on (0: none)",
+    )
+    parser.add_argument(
+        "--quality-samples",
+        type=non_negative_int,
+        default=1000,
+        help="generated digits scored against the held-out ones at the end: "
+        "kgen FID and class coverage (0: skip)",
+    )
+    parser.add_argument(
         "--latent-dim",
         type=positive_int,
         default=50 if name == "vae" else 100,
@@ -170,12 +183,6 @@ def _add_vae_flags(parser):
     )
     parser.add_argument(
         "--beta", type=positive_float, default=1.0, help="weight of the KL term"
-    )
-    parser.add_argument(
-        "--held-out",
-        type=non_negative_int,
-        default=1000,
-        help="digits kept apart to validate and score on (0: none)",
     )
     parser.add_argument(
         "--importance-samples",
@@ -251,6 +258,13 @@ def _add_model(models, common, name, what, description, epochs, batch_size):
     )
     parser.add_argument(
         "--batch-size", type=positive_int, default=batch_size, help="images per step"
+    )
+    parser.add_argument(
+        "--time-budget",
+        type=positive_float,
+        metavar="SECONDS",
+        help="stop training after this many seconds, at a step boundary; the "
+        "model is still saved and exported",
     )
     parser.add_argument(
         "--output-dir",

@@ -24,6 +24,8 @@ class DCGAN(GAN):
             `normalization="none"`.
         ema: decay of the generator's weight average used for sampling, or
             `None`; see `kgen.GAN`.
+        kernel_size: kernel size of every (transposed) convolution.
+        dropout: dropout rate after the discriminator's activations.
 
     Example:
 
@@ -49,15 +51,21 @@ class DCGAN(GAN):
         seed: int | None = None,
         spectral_normalization: bool = False,
         ema: float | None = None,
+        kernel_size: int = 4,
+        dropout: float = 0.0,
         **kwargs,
     ):
         super().__init__(
-            generator=dcgan_generator(latent_dim, image_shape, base_filters),
+            generator=dcgan_generator(
+                latent_dim, image_shape, base_filters, kernel_size=kernel_size
+            ),
             discriminator=dcgan_discriminator(
                 image_shape,
                 base_filters,
                 normalization=normalization,
                 spectral_normalization=spectral_normalization,
+                kernel_size=kernel_size,
+                dropout=dropout,
             ),
             latent_dim=latent_dim,
             seed=seed,
@@ -67,6 +75,8 @@ class DCGAN(GAN):
         self.base_filters = base_filters
         self.normalization = normalization
         self.spectral_normalization = spectral_normalization
+        self.kernel_size = kernel_size
+        self.dropout = dropout
 
     def get_config(self):
         config = super().get_config()
@@ -76,6 +86,8 @@ class DCGAN(GAN):
             base_filters=self.base_filters,
             normalization=self.normalization,
             spectral_normalization=self.spectral_normalization,
+            kernel_size=self.kernel_size,
+            dropout=self.dropout,
         )
         return config
 

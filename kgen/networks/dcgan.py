@@ -11,7 +11,7 @@ from kgen.networks.conditioning import (
     spectrally_normalized,
 )
 from kgen.networks.precision import float32_output
-from kgen.networks.validation import check_image_shape, check_positive
+from kgen.networks.validation import check_image_shape, check_positive, check_rate
 
 _NORMALIZATIONS = ("batch", "layer", "none")
 
@@ -55,13 +55,15 @@ def dcgan_generator(
     base_filters: int = 64,
     num_classes: int | None = None,
     embedding_dim: int = 50,
+    kernel_size: int = 4,
     name: str = "generator",
 ) -> keras.Model:
     """Builds `z -> image` with strided transposed convolutions, tanh output.
 
     A dense layer makes a small seed (7x7 for 28x28 images, 4x4 for 32 and 64),
-    then each 4x4 stride-2 transposed convolution doubles its size with batch
-    norm and ReLU; filters halve at every step down to `base_filters`. With
+    then each stride-2 transposed convolution (`kernel_size` square) doubles
+    its size with batch norm and ReLU; filters halve at every step down to
+    `base_filters`. With
     `num_classes`, the model takes `[z, labels]` and conditions on a learned
     `embedding_dim`-sized label embedding.
 
@@ -74,6 +76,7 @@ def dcgan_generator(
     """
     check_positive("latent_dim", latent_dim)
     check_positive("base_filters", base_filters)
+    check_positive("kernel_size", kernel_size)
     check_conditioning(num_classes, "concat")
     image_shape = check_image_shape(image_shape)
     steps = num_upsamplings(image_shape)
@@ -88,11 +91,13 @@ def dcgan_generator(
     for _step in range(steps - 1):
         filters //= 2
         x = layers.Conv2DTranspose(
-            filters, 4, strides=2, padding="same", use_bias=False
+            filters, kernel_size, strides=2, padding="same", use_bias=False
         )(x)
         x = layers.BatchNormalization()(x)
         x = layers.ReLU()(x)
-    x = layers.Conv2DTranspose(image_shape[2], 4, strides=2, padding="same")(x)
+    x = layers.Conv2DTranspose(
+        image_shape[2], kernel_size, strides=2, padding="same"
+    )(x)
     images = float32_output(x, "tanh", name="images")
     return keras.Model(inputs, images, name=name)
 
@@ -105,9 +110,11 @@ def dcgan_discriminator(
     num_classes: int | None = None,
     conditioning: str = "projection",
     spectral_normalization: bool = False,
+    kernel_size: int = 4,
+    dropout: float = 0.0,
     name: str = "discriminator",
 ) -> keras.Model:
-    """Builds `image -> logit` with 4x4 stride-2 convolutions and LeakyReLU.
+    """Builds `image -> logit` with stride-2 convolutions and LeakyReLU.
 
     Mirrors `dcgan_generator`. `normalization` is `"batch"` (the DCGAN paper),
     `"layer"` (use it with the Wasserstein loss, whose gradient penalty is per
@@ -118,6 +125,9 @@ def dcgan_discriminator(
     divides every convolution's and the logit layer's kernel by its spectral
     norm (SN-GAN, Miyato et al. 2018), which bounds the discriminator's
     Lipschitz constant; it usually replaces batch norm (`normalization="none"`).
+    `kernel_size` is the convolutions' (square) kernel; `dropout` > 0 adds
+    dropout of that rate after every activation (as TensorFlow's DCGAN
+    tutorial does), which slows the discriminator's memorising of small sets.
 
     Example:
 
@@ -130,25 +140,33 @@ def dcgan_discriminator(
     ```
     """
     check_positive("base_filters", base_filters)
+    check_positive("kernel_size", kernel_size)
+    check_rate("dropout", dropout)
     check_conditioning(num_classes, conditioning)
     image_shape = check_image_shape(image_shape)
     steps = num_upsamplings(image_shape)
 
+    def activation(x):
+        x = layers.LeakyReLU(negative_slope)(x)
+        return layers.Dropout(dropout)(x) if dropout else x
+
     inputs, x, labels = discriminator_inputs(image_shape, num_classes, conditioning)
     x = spectrally_normalized(
-        layers.Conv2D(base_filters, 4, strides=2, padding="same"),
+        layers.Conv2D(base_filters, kernel_size, strides=2, padding="same"),
         spectral_normalization,
     )(x)
-    x = layers.LeakyReLU(negative_slope)(x)
+    x = activation(x)
     filters = base_filters
     for step in range(1, steps):
         filters *= 2
         x = spectrally_normalized(
-            layers.Conv2D(filters, 4, strides=2, padding="same", use_bias=False),
+            layers.Conv2D(
+                filters, kernel_size, strides=2, padding="same", use_bias=False
+            ),
             spectral_normalization,
         )(x)
         x = _normalization(normalization, name=f"norm_{step}")(x)
-        x = layers.LeakyReLU(negative_slope)(x)
+        x = activation(x)
     x = layers.Flatten()(x)
     logits = logits_from_features(
         x, labels, num_classes, conditioning, spectral_normalization

@@ -25,3 +25,14 @@ def check_image_shape(image_shape) -> tuple:
             f"got {shape[2]} in {image_shape!r}"
         )
     return shape
+
+
+def check_rate(name: str, value) -> float:
+    """Returns `value` as a float in [0, 1) (a dropout rate) or raises."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not 0.0 <= value < 1.0
+    ):
+        raise ValueError(f"{name} must be a number in [0, 1), got {value!r}")
+    return float(value)

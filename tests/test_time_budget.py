@@ -1,0 +1,69 @@
+"""kgen.callbacks.TimeBudget: fit stops at a step boundary once the time is spent."""
+
+import time
+
+import keras
+import numpy as np
+import pytest
+
+import kgen
+
+
+class SlowSteps(keras.callbacks.Callback):
+    """Makes every step take at least `seconds`, so budgets are met in few steps."""
+
+    def __init__(self, seconds):
+        super().__init__()
+        self.seconds = seconds
+        self.epochs_ended = 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        time.sleep(self.seconds)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epochs_ended += 1
+
+
+def test_time_budget_stops_fit_and_still_ends_the_epoch(tiny_images):
+    gan = kgen.GAN(
+        kgen.networks.mlp_generator(latent_dim=8, hidden_units=(8, 16)),
+        kgen.networks.mlp_discriminator(hidden_units=(16, 8)),
+        seed=0,
+    )
+    gan.compile()
+    # Traced first, so that the budget is spent on steps, not on compiling.
+    gan.fit(tiny_images, epochs=1, batch_size=8, verbose=0)
+    traced_steps = int(gan.optimizer.iterations)
+    budget = kgen.callbacks.TimeBudget(0.5)
+    slow = SlowSteps(0.1)
+    start = time.perf_counter()
+    # 32 images in batches of 8: 4 steps an epoch, 4,000 steps without a budget.
+    history = gan.fit(
+        tiny_images, epochs=1000, batch_size=8, verbose=0, callbacks=[slow, budget]
+    )
+    assert time.perf_counter() - start < 60
+    steps = int(gan.optimizer.iterations) - traced_steps
+    assert 5 <= steps < 4000
+    assert budget.stopped_after >= 0.5
+    # The stopping epoch ended as usual: its logs and its epoch-end callbacks.
+    assert len(history.history["d_loss"]) == slow.epochs_ended
+    assert slow.epochs_ended == -(-steps // 4)
+
+
+def test_time_budget_left_unspent_does_not_stop(tiny_images):
+    model = keras.Sequential(
+        [keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(1)]
+    )
+    model.compile("sgd", "mse")
+    budget = kgen.callbacks.TimeBudget(3600)
+    history = model.fit(
+        tiny_images, np.zeros(32), epochs=3, verbose=0, callbacks=[budget]
+    )
+    assert len(history.history["loss"]) == 3
+    assert budget.stopped_after is None
+
+
+@pytest.mark.parametrize("seconds", [0, -1, float("nan"), float("inf"), "60", True])
+def test_time_budget_needs_a_positive_finite_number(seconds):
+    with pytest.raises(ValueError, match="TimeBudget needs a positive, finite"):
+        kgen.callbacks.TimeBudget(seconds)
