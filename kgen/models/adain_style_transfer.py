@@ -9,7 +9,11 @@ from keras import ops
 from kgen import backend, images, losses
 from kgen.export import SavedModelExport
 from kgen.layers.adaptive_instance_normalization import AdaptiveInstanceNormalization
-from kgen.models.generative import RecordedCompile, from_config_with_networks
+from kgen.models.generative import (
+    PipelineFit,
+    RecordedCompile,
+    from_config_with_networks,
+)
 from kgen.networks.adain import adain_decoder, encoder_channels, encoder_layer_position
 from kgen.networks.vgg import vgg_features
 
@@ -18,7 +22,7 @@ STYLE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1")
 
 @keras.saving.register_keras_serializable(package="kgen")
 class AdaINStyleTransfer(
-    RecordedCompile, SavedModelExport, backend.BackendSteps, keras.Model
+    PipelineFit, RecordedCompile, SavedModelExport, backend.BackendSteps, keras.Model
 ):
     """Feed-forward transfer of any style (Huang & Belongie 2017).
 

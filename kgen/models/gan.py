@@ -9,6 +9,7 @@ from kgen import backend, losses
 from kgen.export import SavedModelExport
 from kgen.models.generative import (
     Generative,
+    PipelineFit,
     RecordedCompile,
     check_training_images,
     from_config_with_networks,
@@ -49,7 +50,7 @@ def averaged_copy(generator):
 
 
 @keras.saving.register_keras_serializable(package="kgen")
-class GAN(Generative, RecordedCompile, SavedModelExport, keras.Model):
+class GAN(Generative, PipelineFit, RecordedCompile, SavedModelExport, keras.Model):
     """A generative adversarial network with its own `train_step`.
 
     Each training step draws fresh noise, updates the discriminator

@@ -80,6 +80,25 @@ def predict_in_batches(network, inputs, batch_size):
     return np.concatenate(outputs, axis=0)
 
 
+class PipelineFit:
+    """Mixin: `fit` shuffles arrays by default, and leaves datasets alone.
+
+    Keras' `fit` defaults to `shuffle=True` and then warns, on every call with
+    a `tf.data.Dataset`, generator or loader, that it cannot shuffle it. kgen's
+    pipelines (`kgen.data`) shuffle themselves, so without an explicit
+    `shuffle` argument kgen models shuffle only what Keras can shuffle:
+    arrays, tensors and containers of them.
+    """
+
+    def fit(self, x=None, y=None, *args, **kwargs):
+        # shuffle is fit's 9th parameter: x, y and 6 more before it.
+        if "shuffle" not in kwargs and len(args) < 7:
+            kwargs["shuffle"] = hasattr(x, "shape") or isinstance(
+                x, (list, tuple, dict)
+            )
+        return super().fit(x, y, *args, **kwargs)
+
+
 class RecordedCompile:
     """Mixin: `.keras` files re-run a custom `compile()` with its arguments.
 

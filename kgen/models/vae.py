@@ -9,6 +9,7 @@ from kgen.export import SavedModelExport
 from kgen.layers.sampling import Sampling
 from kgen.models.generative import (
     Generative,
+    PipelineFit,
     RecordedCompile,
     check_training_images,
     from_config_with_networks,
@@ -21,7 +22,12 @@ LIKELIHOODS = ("bernoulli", "gaussian")
 
 @keras.saving.register_keras_serializable(package="kgen")
 class VAE(
-    Generative, RecordedCompile, SavedModelExport, backend.BackendSteps, keras.Model
+    Generative,
+    PipelineFit,
+    RecordedCompile,
+    SavedModelExport,
+    backend.BackendSteps,
+    keras.Model,
 ):
     """A variational autoencoder (Kingma & Welling 2014) with its own `train_step`.
 
