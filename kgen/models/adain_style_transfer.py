@@ -144,7 +144,7 @@ class AdaINStyleTransfer(
         optimizer = keras.optimizers.get(
             optimizer or keras.optimizers.Adam(learning_rate=1e-4)
         )
-        super().compile(optimizer=optimizer, **kwargs)
+        super().compile(optimizer=optimizer, **backend.compile_settings(self, kwargs))
         # Built now so that checkpoints restore its slots before the first step.
         self.optimizer.build(self.trainable_variables)
         self._record_compile(optimizer=optimizer, **kwargs)

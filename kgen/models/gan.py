@@ -300,7 +300,10 @@ class GAN(Generative, PipelineFit, RecordedCompile, SavedModelExport, keras.Mode
         )
         # The losses are scaled by the two optimizers' loss_scale_factor;
         # Keras' own scaling would wrap the MultiOptimizer and reset them.
-        super().compile(optimizer=optimizer, **{**kwargs, "auto_scale_loss": False})
+        super().compile(
+            optimizer=optimizer,
+            **backend.compile_settings(self, {**kwargs, "auto_scale_loss": False}),
+        )
         # Built now so that loading a checkpoint (`.keras`, BackupAndRestore)
         # finds both optimizers' slots before the first step.
         optimizer.build(self.trainable_variables)

@@ -1,0 +1,90 @@
+"""kgen's default compile() settings per backend, and that explicit ones win."""
+
+import warnings
+
+import keras
+import numpy as np
+import pytest
+
+from kgen import backend
+from tests.tiny_models import tiny_model
+
+BACKEND = keras.backend.backend()
+
+
+def _has_gpu():
+    return bool(keras.distribution.list_devices("gpu"))
+
+
+def _expected_jit(convolutional):
+    """The documented default of `kgen.backend.compile_settings`."""
+    if BACKEND == "jax":
+        return True
+    if BACKEND == "torch":
+        return False
+    # TensorFlow: XLA for convolutional models, Keras' "auto" for the others.
+    return convolutional or _has_gpu()
+
+
+@pytest.mark.parametrize(
+    "name, conv, convolutional",
+    [
+        ("gan", False, False),
+        ("dcgan", False, True),
+        ("cgan", True, True),
+        ("vae", False, False),
+        ("vae", True, True),
+    ],
+)
+def test_default_settings_per_backend(name, conv, convolutional):
+    model = tiny_model(name, conv=conv)
+    model.compile()
+    assert model.jit_compile == _expected_jit(convolutional)
+    assert model.steps_per_execution == 1
+    # Defaults are not recorded: a .keras file loaded on another backend (or
+    # machine) gets that backend's defaults.
+    assert "jit_compile" not in model.get_compile_config()
+
+
+def test_explicit_settings_win():
+    model = tiny_model("dcgan")
+    model.compile(jit_compile=False)
+    assert model.jit_compile is False
+    assert model.get_compile_config()["jit_compile"] is False
+    if BACKEND != "torch":
+        model = tiny_model("gan")
+        model.compile(jit_compile=True, steps_per_execution=2)
+        assert model.jit_compile is True
+        assert model.steps_per_execution == 2
+
+
+def test_run_eagerly_turns_the_default_off_without_a_warning():
+    model = tiny_model("dcgan")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model.compile(run_eagerly=True)
+    assert model.jit_compile is False
+
+
+def test_compile_settings_keeps_what_is_given():
+    model = tiny_model("dcgan")
+    given = {"jit_compile": False, "steps_per_execution": 3, "run_eagerly": False}
+    assert backend.compile_settings(model, given) == given
+
+
+@pytest.mark.skipif(BACKEND != "tensorflow", reason="tf.distribute only")
+def test_no_xla_default_under_tf_distribute():
+    import tensorflow as tf
+
+    with tf.distribute.OneDeviceStrategy("/cpu:0").scope():
+        model = tiny_model("dcgan")
+        model.compile()
+    assert model.jit_compile is False
+
+
+def test_default_settings_train(tiny_images):
+    """The convolutional default trains (under XLA on TensorFlow) to finite losses."""
+    model = tiny_model("dcgan")
+    model.compile()
+    history = model.fit(tiny_images, batch_size=8, epochs=1, verbose=0)
+    assert all(np.isfinite(values[-1]) for values in history.history.values())
