@@ -32,8 +32,9 @@ class SavedModelExport:
 
         Works on every backend (under PyTorch through a TensorFlow child
         process). Reload it with plain `tf.saved_model.load(filepath)`; no
-        Keras or kgen import is needed to serve it. Other `format`s are passed
-        to `keras.Model.export`.
+        Keras or kgen import is needed to serve it. Prints one line saying
+        where it wrote which signatures, unless `verbose=False`. Other
+        `format`s are passed to `keras.Model.export`.
         """
         if format != "tf_saved_model":
             return keras.Model.export(
@@ -48,21 +49,29 @@ class SavedModelExport:
 
 
 def export_saved_model(model, filepath, verbose=None):
-    """Writes `model.export_endpoints()` as a SavedModel at `filepath`."""
-    verbose = True if verbose is None else verbose
+    """Writes `model.export_endpoints()` as a SavedModel at `filepath`.
+
+    Prints `SavedModel written to DIR (signatures: generate, serving_default)`
+    unless `verbose` is False (None means True, as in `keras.Model.export`).
+    """
+    endpoints = model.export_endpoints()
     if keras.backend.backend() == "torch":
-        _export_in_tensorflow_child(model, filepath, verbose)
-        return
-    archive = keras.export.ExportArchive()
-    # Track the model once: every endpoint runs on its variables (tracking a
-    # sub-network again would duplicate them on JAX).
-    archive.track(model)
-    for name, function, input_signature in model.export_endpoints():
-        archive.add_endpoint(name, function, input_signature)
-    archive.write_out(str(filepath), verbose=verbose)
+        _export_in_tensorflow_child(model, filepath)
+    else:
+        archive = keras.export.ExportArchive()
+        # Track the model once: every endpoint runs on its variables (tracking
+        # a sub-network again would duplicate them on JAX).
+        archive.track(model)
+        for name, function, input_signature in endpoints:
+            archive.add_endpoint(name, function, input_signature)
+        # Keras' verbose output lists every captured tensor: a dozen lines.
+        archive.write_out(str(filepath), verbose=False)
+    if verbose is None or verbose:
+        names = ", ".join([name for name, *_ in endpoints] + ["serving_default"])
+        print(f"SavedModel written to {filepath} (signatures: {names})")
 
 
-def _export_in_tensorflow_child(model, filepath, verbose):
+def _export_in_tensorflow_child(model, filepath):
     with tempfile.TemporaryDirectory() as tmp:
         keras_path = os.path.join(tmp, "model.keras")
         model.save(keras_path)
@@ -78,8 +87,6 @@ def _export_in_tensorflow_child(model, filepath, verbose):
             "Exporting the SavedModel under the TensorFlow backend failed:\n"
             + result.stderr[-4000:]
         )
-    if verbose:
-        print(f"Saved artifact at '{filepath}' (exported by a TensorFlow process).")
 
 
 def main(argv: list[str]) -> None:
@@ -87,10 +94,10 @@ def main(argv: list[str]) -> None:
         raise SystemExit("usage: python -m kgen.export MODEL.keras SAVED_MODEL_DIR")
     if keras.backend.backend() != "tensorflow":
         raise SystemExit("run with KERAS_BACKEND=tensorflow")
-    import kgen  # noqa: F401  (registers kgen's classes for loading)
+    import kgen.models  # noqa: F401  (registers kgen's classes for loading)
 
     model = keras.saving.load_model(argv[0], compile=False)
-    export_saved_model(model, argv[1], verbose=False)
+    export_saved_model(model, argv[1])
 
 
 if __name__ == "__main__":

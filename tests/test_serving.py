@@ -2,14 +2,23 @@
 
 Each model is exported on the backend under test (PyTorch through the
 TensorFlow child process). A separate Python process that imports only NumPy
-and TensorFlow reloads every SavedModel with `tf.saved_model.load`, calls each
-named function and `serving_default`, feeds inputs the signatures must reject,
-and writes what it saw; the outputs must equal the Keras models'.
+and TensorFlow, with kgen and Keras made unimportable, reloads every SavedModel
+with `tf.saved_model.load`, calls each named function and `serving_default`,
+feeds inputs the signatures must reject, and writes what it saw; the outputs
+must equal the Keras models'.
+
+TensorFlow imports Keras when it starts, if Keras is installed, and Keras then
+imports its `KERAS_BACKEND`: PyTorch, and with PyTorch's CUDA build triton,
+whose libraries crash when loaded after TensorFlow's. Serving needs none of
+them, so the serving processes here block Keras, whatever `KERAS_BACKEND` says.
 """
 
+import importlib.util
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -40,7 +49,18 @@ DEFAULT_SIGNATURE = {
     "adain": "stylize",
 }
 
-SERVER = r"""
+# Run first in every serving process: kgen and Keras cannot be imported there.
+UNIMPORTABLE = """
+import sys
+sys.modules["kgen"] = None
+sys.modules["keras"] = None
+"""
+# The modules a serving process must not have imported.
+NOT_SERVING = ("keras", "kgen", "torch")
+
+SERVER = (
+    UNIMPORTABLE
+    + r"""
 import json, sys
 import numpy as np
 import tensorflow as tf
@@ -70,9 +90,11 @@ for model, signatures in spec["models"].items():
     feed = {a: tf.constant(inputs[f"{model}.{arguments[0]}.{a}"]) for a in arguments[1]}
     for key, value in default(**feed).items():
         results[f"{model}.serving_default.{key}"] = value.numpy()
-results["kgen_imported"] = np.array("kgen" in sys.modules)
+imported = [name for name in spec["not_serving"] if sys.modules.get(name) is not None]
+results["imported"] = np.array(imported, dtype=str)
 np.savez(spec["outputs"], **results)
 """
+)
 
 
 def _models(vgg16_weights):
@@ -99,7 +121,8 @@ def _expected(name, model):
 
 @pytest.fixture(scope="module")
 def served(vgg16_weights, tmp_path_factory):
-    """`(models, outputs)`: the Keras models and what the TF-only process served."""
+    """`(models, outputs, dirs)`: the Keras models, what the TF-only process
+    served and the SavedModels' directories."""
     root = tmp_path_factory.mktemp("serving")
     models = _models(vgg16_weights)
     dirs = {}
@@ -125,6 +148,7 @@ def served(vgg16_weights, tmp_path_factory):
             model: [name, list(SIGNATURES[model][name])]
             for model, name in DEFAULT_SIGNATURE.items()
         },
+        "not_serving": NOT_SERVING,
     }
     result = subprocess.run(
         [sys.executable, "-c", SERVER, json.dumps(spec)],
@@ -132,17 +156,61 @@ def served(vgg16_weights, tmp_path_factory):
         text=True,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    return models, dict(np.load(root / "outputs.npz"))
+    return models, dict(np.load(root / "outputs.npz")), dirs
 
 
-def test_the_serving_process_never_imports_kgen(served):
-    _, outputs = served
-    assert not outputs["kgen_imported"]
+def test_the_serving_process_imports_neither_keras_nor_kgen(served):
+    _, outputs, _ = served
+    assert list(outputs["imported"]) == []
+
+
+@pytest.mark.parametrize("keras_backend", ["jax", "torch"])
+def test_saved_models_load_whatever_keras_backend_is_set(served, keras_backend):
+    models, _, dirs = served
+    script = UNIMPORTABLE + (
+        "import numpy as np, tensorflow as tf\n"
+        "served = tf.saved_model.load(sys.argv[1])\n"
+        "images = served.generate(np.load(sys.argv[2]))['images'].numpy()\n"
+        "np.save(sys.argv[2], images)\n"
+        "print(' '.join(m for m in sys.argv[3:] if sys.modules.get(m) is not None))\n"
+    )
+    z_file = Path(dirs["dcgan"]).parent / f"z_{keras_backend}.npy"
+    np.save(z_file, Z)
+    result = subprocess.run(
+        [sys.executable, "-c", script, dirs["dcgan"], str(z_file), *NOT_SERVING],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, KERAS_BACKEND=keras_backend),
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip() == "", f"imported {result.stdout}"
+    np.testing.assert_allclose(
+        np.load(z_file), models["dcgan"].generate(z=Z), rtol=1e-3, atol=1e-4
+    )
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("triton") is None,
+    reason="triton (PyTorch's CUDA build) is not installed",
+)
+def test_kgen_on_torch_serves_saved_models_with_triton_installed(served, tmp_path):
+    # Keras (PyTorch, triton) loads before TensorFlow in a kgen process: the
+    # order that does not crash.
+    _, _, dirs = served
+    result = subprocess.run(
+        [sys.executable, "-m", "kgen.cli", "generate", dirs["dcgan"], "-n", "4"]
+        + ["--seed", "0", "-o", str(tmp_path / "grid.png")],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, KERAS_BACKEND="torch"),
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (tmp_path / "grid.png").is_file()
 
 
 @pytest.mark.parametrize("name", list(SIGNATURES))
 def test_named_signatures_serve_what_the_keras_model_computes(served, name):
-    models, outputs = served
+    models, outputs, _ = served
     for key, expected in _expected(name, models[name]).items():
         # Backends round convolutions differently (PyTorch vs TensorFlow: 2e-4).
         np.testing.assert_allclose(
@@ -157,7 +225,7 @@ def test_named_signatures_serve_what_the_keras_model_computes(served, name):
 
 @pytest.mark.parametrize("name", list(SIGNATURES))
 def test_signatures_reject_the_wrong_dtype_and_rank(served, name):
-    _, outputs = served
+    _, outputs, _ = served
     for signature in SIGNATURES[name]:
         assert outputs.get(f"{name}.{signature}.rejects_float64"), signature
         assert outputs.get(f"{name}.{signature}.rejects_rank"), signature
