@@ -6,6 +6,10 @@ Bad input ends the process with status 1 and one line on stderr,
 `kgen: error: <reason>`; a bad flag with status 2, likewise. Set
 `KGEN_DEBUG=1` to see the traceback instead.
 
+Parsing imports no framework, so `--help` answers at once: each subcommand
+imports what it needs in its `run`. The frameworks' start-up logs are hidden
+unless `--verbose` is given (`kgen.logs`).
+
 Example:
 
 ```python
@@ -19,22 +23,18 @@ import os
 import sys
 import warnings
 
-import keras
-
+from kgen import logs
 from kgen.cli import complete, evaluate, export, generate, stylize, train
 from kgen.cli.arguments import BACKENDS, HelpFormatter, Parser
-from kgen.data import DatasetDownloadError
-from kgen.networks.vgg import WeightsDownloadError
 
 SUBCOMMANDS = (train, generate, stylize, complete, evaluate, export)
 # What bad input raises; anything else is a bug and keeps its traceback.
-INPUT_ERRORS = (
-    ValueError,
-    OSError,
-    ImportError,
-    DatasetDownloadError,
-    WeightsDownloadError,
-)
+INPUT_ERRORS = (ValueError, OSError, ImportError)
+# kgen's own input errors, by module: a module that is not loaded raised none.
+KGEN_INPUT_ERRORS = {
+    "kgen.data": "DatasetDownloadError",
+    "kgen.networks.vgg": "WeightsDownloadError",
+}
 EPILOG = """\
 examples:
   kgen train dcgan --epochs 5                      # embedded digits, offline
@@ -66,6 +66,11 @@ def build_parser() -> argparse.ArgumentParser:
         choices=BACKENDS,
         help="Keras backend to run on (default: KERAS_BACKEND, else tensorflow)",
     )
+    common.add_argument(
+        "--verbose",
+        action="store_true",
+        help="show TensorFlow's, JAX's and absl's start-up logs",
+    )
     subparsers = parser.add_subparsers(
         title="subcommands", dest="command", metavar="COMMAND", required=True
     )
@@ -79,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     args = parser.parse_args(argv)
+    logs.silence_frameworks(verbose=args.verbose)
     try:
         _switch_backend(args.backend, argv)
         with warnings.catch_warnings():
@@ -87,27 +93,42 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt as interrupt:
         hint = f"; {interrupt}" if str(interrupt) else ""
         parser.exit(130, f"\nkgen: interrupted{hint}\n")
-    except INPUT_ERRORS as error:
-        if os.environ.get("KGEN_DEBUG"):
+    except Exception as error:
+        if os.environ.get("KGEN_DEBUG") or not _is_input_error(error):
             raise
         parser.exit(1, f"kgen: error: {_one_line(error)}\n")
     return 0
 
 
+def _is_input_error(error: BaseException) -> bool:
+    """Whether `error` says the input was bad (rather than that kgen has a bug)."""
+    errors = list(INPUT_ERRORS)
+    for module, name in KGEN_INPUT_ERRORS.items():
+        if module in sys.modules:
+            errors.append(getattr(sys.modules[module], name))
+    return isinstance(error, tuple(errors))
+
+
 def _switch_backend(requested: str | None, argv: list[str]) -> None:
     """Re-runs this command under `requested` if Keras started on another backend.
 
-    Keras fixes its backend when it is first imported, which importing kgen
-    does; the only way to change it is a new process with `KERAS_BACKEND`.
+    Keras fixes its backend when it is first imported. Before that, setting
+    `KERAS_BACKEND` is enough; after it, the only way is a new process.
     """
-    current = keras.backend.backend()
-    if requested is None or requested == current:
+    if requested is None:
+        return
+    keras = sys.modules.get("keras")
+    current = None if keras is None else keras.backend.backend()
+    if requested == current:
         return
     if importlib.util.find_spec(requested) is None:
         raise ImportError(
             f"--backend {requested} needs the {requested} package: "
             f"pip install {requested}"
         )
+    if keras is None:
+        os.environ["KERAS_BACKEND"] = requested
+        return
     if os.environ.get("KERAS_BACKEND") == requested:
         raise ValueError(
             f"KERAS_BACKEND={requested} is set, yet Keras runs on {current}"

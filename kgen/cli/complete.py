@@ -15,14 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
-from kgen import completion, data, images
 from kgen.cli.arguments import add_subcommand, non_negative_int, positive_float
-from kgen.cli.loading import (
-    GENERATIVE,
-    is_generative,
-    is_saved_model,
-    load_keras_model,
-)
+
+# kgen.completion.HALVES, which loads Keras; a test checks that they agree.
+HALVES = ("top", "bottom", "left", "right")
 
 EPILOG = """\
 examples:
@@ -39,7 +35,7 @@ def add_parser(subparsers, common: argparse.ArgumentParser) -> None:
         "mask",
         metavar="MASK",
         help="image file (white: known, black: missing) or the missing half: "
-        f"{', '.join(completion.HALVES)}",
+        f"{', '.join(HALVES)}",
     )
     parser.add_argument(
         "--model", required=True, help=".keras file of a VAE, GAN, DCGAN or cGAN"
@@ -61,6 +57,14 @@ def add_parser(subparsers, common: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
+    from kgen import completion, data
+    from kgen.cli.loading import (
+        GENERATIVE,
+        is_generative,
+        is_saved_model,
+        load_keras_model,
+    )
+
     if is_saved_model(args.model):
         raise ValueError(
             "complete needs the model's .keras file: it searches the latent "
@@ -97,6 +101,8 @@ def run(args: argparse.Namespace) -> None:
 
 def _read(path, size, channels) -> np.ndarray:
     """The image at `path` as `(height, width, channels)` floats in [0, 1]."""
+    from kgen import images
+
     pixels = images.read_image(path, size=size)
     if channels == 3:
         return pixels

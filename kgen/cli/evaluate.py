@@ -14,10 +14,7 @@ import argparse
 
 import numpy as np
 
-from kgen import classifier as classifier_lib
-from kgen import data, metrics
 from kgen.cli.arguments import add_subcommand, positive_int
-from kgen.cli.loading import generate_images, load_generator
 
 EPILOG = """\
 examples:
@@ -66,13 +63,18 @@ def add_parser(subparsers, common: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--cache-dir",
-        default=str(classifier_lib.DEFAULT_CACHE_DIR),
-        help="where the classifier and the real statistics are cached",
+        help="where the classifier and the real statistics are cached "
+        "(default: $KGEN_CACHE, else ~/.cache/kgen)",
     )
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> None:
+    from kgen import classifier as classifier_lib
+    from kgen import data, metrics
+    from kgen.cli.loading import generate_images, load_generator
+
+    cache_dir = args.cache_dir or classifier_lib.DEFAULT_CACHE_DIR
     generator = load_generator(args.model)
     height, width, channels = generator.image_shape
     real = data.load(
@@ -95,14 +97,14 @@ def run(args: argparse.Namespace) -> None:
     if digits:
         print(f"Digit classifier of {args.real} (trained once, then cached)")
         classifier = classifier_lib.dataset_classifier(
-            args.real, limit=args.limit, cache_dir=args.cache_dir, verbose=1
+            args.real, limit=args.limit, cache_dir=cache_dir, verbose=1
         )
     quality = metrics.SampleQuality(
         np.concatenate(list(real.as_numpy_iterator())),
         extractor="inception" if args.extractor == "inception" else None,
         classifier=classifier,
         batch_size=args.batch_size,
-        cache_dir=args.cache_dir,
+        cache_dir=cache_dir,
     )
     scores = quality.score(generated, labels)
     real_count = len(quality.real_images)

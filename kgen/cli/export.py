@@ -10,8 +10,6 @@ style, alpha) for AdaIN style networks.
 import argparse
 
 from kgen.cli.arguments import add_subcommand
-from kgen.cli.loading import load_keras_model
-from kgen.export import SavedModelExport
 
 EPILOG = """\
 examples:
@@ -32,11 +30,12 @@ def add_parser(subparsers, common: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
+    from kgen.cli.loading import load_keras_model
+    from kgen.export import SavedModelExport
+
     model = load_keras_model(
         args.model,
         want="a kgen GAN, DCGAN, ConditionalGAN, VAE or AdaINStyleTransfer",
         check=lambda model: isinstance(model, SavedModelExport),
     )
-    model.export(args.saved_model, verbose=False)
-    endpoints = ", ".join(name for name, *_ in model.export_endpoints())
-    print(f"SavedModel ({endpoints}): {args.saved_model}")
+    model.export(args.saved_model)  # prints where it wrote which signatures

@@ -8,9 +8,7 @@ same --seed gives the same images; without it, new ones every time.
 import argparse
 from pathlib import Path
 
-from kgen import data
 from kgen.cli.arguments import add_subcommand, positive_int
-from kgen.cli.loading import generate_images, load_generator
 
 EPILOG = """\
 examples:
@@ -55,6 +53,9 @@ def add_parser(subparsers, common: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
+    from kgen import data
+    from kgen.cli.loading import generate_images, load_generator
+
     generator = load_generator(args.model)
     images, labels, seed = generate_images(generator, args)
     if args.output_dir is not None:

@@ -12,7 +12,6 @@ import argparse
 
 import numpy as np
 
-from kgen import images, recipes
 from kgen.cli.arguments import (
     add_subcommand,
     fraction,
@@ -20,9 +19,6 @@ from kgen.cli.arguments import (
     positive_float,
     positive_int,
 )
-from kgen.cli.loading import is_saved_model, load_keras_model, saved_model_function
-from kgen.models import AdaINStyleTransfer
-from kgen.models.adain_style_transfer import _pad_to_multiple
 
 EPILOG = """\
 examples:
@@ -128,6 +124,8 @@ def add_parser(subparsers, common: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
+    from kgen import images, recipes
+
     if args.model is None:
         recipes.style_transfer(args)
         return
@@ -146,6 +144,10 @@ def run(args: argparse.Namespace) -> None:
 
 def _feed_forward(path):
     """`paint(content, style, alpha)` of an AdaIN `.keras` file or SavedModel."""
+    from kgen.cli.loading import is_saved_model, load_keras_model, saved_model_function
+    from kgen.models import AdaINStyleTransfer
+    from kgen.models.adain_style_transfer import _pad_to_multiple
+
     if not is_saved_model(path):
         model = load_keras_model(
             path,

@@ -15,7 +15,6 @@ import argparse
 import textwrap
 from pathlib import Path
 
-from kgen import recipes
 from kgen.cli.arguments import (
     HelpFormatter,
     add_subcommand,
@@ -36,19 +35,19 @@ Each model has its own --help: kgen train dcgan --help
 """
 RESUME = "Running it again with the same --output-dir resumes an interrupted run."
 
-# name: (what it is, default epochs, default batch size, builder)
+# name: (what it is, default epochs, default batch size, builder(recipes, args))
 DIGIT_MODELS = {
     "gan": (
         "the classic MLP GAN",
         50,
         128,
-        lambda args: recipes.digit_gan(args.latent_dim, seed=args.seed),
+        lambda recipes, args: recipes.digit_gan(args.latent_dim, seed=args.seed),
     ),
     "dcgan": (
         "a DCGAN",
         20,
         128,
-        lambda args: recipes.digit_dcgan(
+        lambda recipes, args: recipes.digit_dcgan(
             args.latent_dim, args.base_filters, seed=args.seed
         ),
     ),
@@ -56,7 +55,7 @@ DIGIT_MODELS = {
         "a class-conditional DCGAN (the dataset needs labels)",
         20,
         128,
-        lambda args: recipes.digit_cgan(
+        lambda recipes, args: recipes.digit_cgan(
             args.latent_dim,
             args.base_filters,
             args.num_classes,
@@ -68,7 +67,7 @@ DIGIT_MODELS = {
         "a VAE, scored by held-out ELBO and IWAE log-likelihood",
         30,
         100,
-        lambda args: recipes.digit_vae(
+        lambda recipes, args: recipes.digit_vae(
             args.architecture,
             args.latent_dim,
             args.likelihood,
@@ -90,6 +89,8 @@ def add_parser(subparsers, common: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
+    from kgen import recipes
+
     backup = Path(args.output_dir) / "backup"
     if backup.is_dir():
         print(f"Resuming the interrupted run saved in {backup}")
@@ -98,7 +99,7 @@ def run(args: argparse.Namespace) -> None:
             recipes.train_style_network(args)
         else:
             build = DIGIT_MODELS[args.model][-1]
-            recipes.train_digit_model(build(args), args, args.model)
+            recipes.train_digit_model(build(recipes, args), args, args.model)
     except KeyboardInterrupt:
         raise KeyboardInterrupt(
             "run the same command again to resume from the last finished epoch"
