@@ -7,6 +7,7 @@ attributes they document from it: a recipe's config dataclass, or the
 command line's parsed arguments.
 """
 
+import sys
 import time
 from pathlib import Path
 
@@ -262,7 +263,7 @@ def train_and_export(
         train,
         epochs=config.epochs,
         validation_data=validation_data,
-        shuffle=False,  # the pipeline shuffles; fit cannot shuffle a Dataset
+        verbose=progress_verbosity(),
         callbacks=[
             *_time_budget(config),
             callbacks.SampleGrid(output_dir / "samples", seed=config.seed),
@@ -272,6 +273,16 @@ def train_and_export(
     print(f"Samples:    {output_dir / 'samples'}")
     _save_and_export(model, output_dir, name)
     return model
+
+
+def progress_verbosity() -> int:
+    """`fit`'s `verbose`: a live progress bar on a terminal, a line an epoch in a log.
+
+    Keras' bar redraws itself with carriage returns and draws the finished
+    epoch twice (at its last step and at the epoch's end), which a terminal
+    overwrites but a log file or CI output shows as two lines.
+    """
+    return 1 if sys.stdout.isatty() else 2
 
 
 def _time_budget(config) -> list:
@@ -404,7 +415,7 @@ def train_style_network(config) -> AdaINStyleTransfer:
         pairs.repeat(),
         epochs=config.epochs,
         steps_per_epoch=config.steps_per_epoch,
-        shuffle=False,  # the pipeline shuffles; fit cannot shuffle a Dataset
+        verbose=progress_verbosity(),
         callbacks=[
             *_time_budget(config),
             keras.callbacks.BackupAndRestore(str(output_dir / "backup")),
