@@ -10,6 +10,15 @@ import pytest
 # would cost far more time than they save. Read when JAX is imported (after
 # this file), also by the tests' child processes.
 os.environ.setdefault("JAX_DISABLE_MOST_OPTIMIZATIONS", "true")
+# TensorFlow XLA-compiles kgen's convolutional models by default
+# (kgen.backend.compile_settings). The tests keep that default, but on their tiny
+# shapes XLA's compile time dominates: test_gan.py's DCGAN/cGAN tests took 43 s
+# without XLA, 272 s with it, and 85 s with XLA's slow LLVM passes off (2 loaded
+# CPU cores). JAX's setting above turns the same passes off.
+os.environ.setdefault(
+    "XLA_FLAGS",
+    "--xla_backend_optimization_level=0 --xla_llvm_disable_expensive_passes=true",
+)
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 
