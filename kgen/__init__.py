@@ -13,15 +13,16 @@ gan.fit(train, epochs=5, callbacks=[kgen.callbacks.SampleGrid("samples/")])
 images = gan.generate(64, seed=0)
 ```
 
-`import kgen` alone loads no framework, so that the `kgen` command answers
-`--help` at once: kgen's names load, all together, on first use. If Keras is
-loaded already, `import kgen` loads them at once, which also registers kgen's
-classes for `keras.saving.load_model`; `import kgen.models` does that in any
-order.
+`import kgen` loads Keras and kgen's models, which also registers kgen's
+classes for `keras.saving.load_model`. Only kgen's own entry points (the
+`kgen` command and the scripts in `recipes/`) defer that to the first use of
+a kgen name, so that `kgen --help` answers at once and the frameworks'
+start-up logs can be silenced before TensorFlow loads.
 """
 
 import importlib
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -106,5 +107,24 @@ def _load() -> None:
         _loading = False
 
 
-if "keras" in sys.modules:
+def _started_by_a_kgen_entry_point() -> bool:
+    """True in the `kgen` command (`kgen`, `python -m kgen.cli`) and the recipes.
+
+    They silence the frameworks' start-up logs (`kgen.logs`) before anything
+    imports TensorFlow, so kgen must not import it first.
+    """
+    script = Path(sys.argv[0]) if sys.argv and sys.argv[0] else None
+    if script is not None and script.name == "kgen":
+        return True
+    if list(getattr(sys, "orig_argv", [])[1:3]) == ["-m", "kgen.cli"]:
+        return True
+    recipes = Path(__file__).resolve().parents[1] / "recipes"
+    return script is not None and script.suffix == ".py" and (
+        script.resolve().parent == recipes
+    )
+
+
+# Anywhere else kgen loads at once: a script that imports kgen and then calls
+# keras.saving.load_model must find kgen's classes registered.
+if "keras" in sys.modules or not _started_by_a_kgen_entry_point():
     _load()

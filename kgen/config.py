@@ -38,6 +38,7 @@ COMMON_HELP = {
     "time_budget": "stop training after this many seconds, at a step boundary; "
     "the model is still saved and exported",
     "seed": "seed of the data order and the noise",
+    "verbose": "show the frameworks' start-up logs (TensorFlow, CUDA, absl)",
 }
 
 
@@ -76,7 +77,10 @@ def parse_config(
             flags.insert(0, field.metadata["short"])
         if kind is bool:
             parser.add_argument(
-                *flags, action=argparse.BooleanOptionalAction, default=field.default
+                *flags,
+                action=argparse.BooleanOptionalAction,
+                default=field.default,
+                help=help_text,
             )
         else:
             parser.add_argument(

@@ -12,6 +12,12 @@ Writes `<output-dir>/samples/epoch_*.png` (one row per class),
 """
 
 import dataclasses
+import sys
+
+from kgen.logs import silence_frameworks
+
+# Before anything imports TensorFlow: its start-up logs only show with --verbose.
+silence_frameworks(verbose="--verbose" in sys.argv)
 
 import kgen
 from kgen.recipes import digit_cgan, train_digit_model
@@ -33,6 +39,7 @@ class Config:
     held_out: int = 1000
     quality_samples: int = 1000
     time_budget: float | None = None
+    verbose: bool = False
     seed: int = 0
 
 

@@ -13,7 +13,13 @@ missing pixels before and after the search.
 """
 
 import dataclasses
+import sys
 from pathlib import Path
+
+from kgen.logs import silence_frameworks
+
+# Before anything imports TensorFlow: its start-up logs only show with --verbose.
+silence_frameworks(verbose="--verbose" in sys.argv)
 
 import keras
 import numpy as np
@@ -37,6 +43,7 @@ class Config:
     steps: int = 300
     learning_rate: float = 0.05
     output: str = "saved_models/completion.png"
+    verbose: bool = False
     seed: int = 0
 
 

@@ -13,6 +13,12 @@ Re-running with the same output dir resumes an interrupted run.
 """
 
 import dataclasses
+import sys
+
+from kgen.logs import silence_frameworks
+
+# Before anything imports TensorFlow: its start-up logs only show with --verbose.
+silence_frameworks(verbose="--verbose" in sys.argv)
 
 import kgen
 from kgen.recipes import digit_dcgan, train_digit_model
@@ -22,7 +28,7 @@ from kgen.recipes import digit_dcgan, train_digit_model
 class Config:
     dataset: str = "glyphs"
     epochs: int = 20
-    batch_size: int = 128
+    batch_size: int = 64
     output_dir: str = "saved_models/dcgan_mnist"
     latent_dim: int = 100
     base_filters: int = 64
@@ -30,6 +36,7 @@ class Config:
     held_out: int = 1000
     quality_samples: int = 1000
     time_budget: float | None = None
+    verbose: bool = False
     seed: int = 0
 
 

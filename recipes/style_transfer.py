@@ -14,6 +14,12 @@ time taken.
 """
 
 import dataclasses
+import sys
+
+from kgen.logs import silence_frameworks
+
+# Before anything imports TensorFlow: its start-up logs only show with --verbose.
+silence_frameworks(verbose="--verbose" in sys.argv)
 
 import kgen
 from kgen.recipes import style_transfer
@@ -70,6 +76,7 @@ class Config:
     weights: str = dataclasses.field(
         default="imagenet", metadata={"help": "imagenet, hed (offline), or a file"}
     )
+    verbose: bool = False
     seed: int = 0
 
 

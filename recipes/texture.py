@@ -8,7 +8,13 @@ painting's VGG features, with no content term. `--weights hed` works offline.
 """
 
 import dataclasses
+import sys
 import time
+
+from kgen.logs import silence_frameworks
+
+# Before anything imports TensorFlow: its start-up logs only show with --verbose.
+silence_frameworks(verbose="--verbose" in sys.argv)
 
 import kgen
 from kgen.recipes import vgg_backbone
@@ -47,6 +53,7 @@ class Config:
     weights: str = dataclasses.field(
         default="imagenet", metadata={"help": "imagenet, hed (offline), or a file"}
     )
+    verbose: bool = False
     seed: int = 0
 
 

@@ -21,6 +21,12 @@ stylised with each style image (columns).
 """
 
 import dataclasses
+import sys
+
+from kgen.logs import silence_frameworks
+
+# Before anything imports TensorFlow: its start-up logs only show with --verbose.
+silence_frameworks(verbose="--verbose" in sys.argv)
 
 import kgen
 from kgen.recipes import train_style_network
@@ -62,6 +68,7 @@ class Config:
     style_weight: float = 10.0
     output_dir: str = "saved_models/adain"
     time_budget: float | None = None
+    verbose: bool = False
     seed: int = 0
 
 

@@ -14,6 +14,12 @@ SavedModel `<output-dir>/saved_model` (signatures: `decode(z)` -> images,
 """
 
 import dataclasses
+import sys
+
+from kgen.logs import silence_frameworks
+
+# Before anything imports TensorFlow: its start-up logs only show with --verbose.
+silence_frameworks(verbose="--verbose" in sys.argv)
 
 import kgen
 from kgen.recipes import digit_vae, train_digit_model
@@ -39,6 +45,7 @@ class Config:
     limit: int | None = None
     quality_samples: int = 1000
     time_budget: float | None = None
+    verbose: bool = False
     seed: int = 0
 
 

@@ -363,6 +363,7 @@ def test_help_loads_no_framework():
     """Every --help answers at once: no Keras, TensorFlow, JAX or PyTorch import."""
     script = """
 import contextlib, io, sys
+sys.argv[0] = "/venv/bin/kgen"  # what the console script starts with
 from kgen.cli import main
 for line in sys.argv[1:]:
     with contextlib.redirect_stdout(io.StringIO()):
@@ -380,6 +381,22 @@ print(" ".join(name for name in FRAMEWORKS if name in sys.modules))
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "", f"--help imported {result.stdout}"
+
+
+def test_import_kgen_registers_its_classes_for_keras_loading(tmp_path):
+    """Outside the command, `import kgen` loads at once: a .keras file loads after it."""
+    model = kgen.DCGAN(latent_dim=4, base_filters=4)
+    model.save(tmp_path / "dcgan.keras")
+    script = (
+        "import kgen, keras, sys; "
+        f"model = keras.saving.load_model({str(tmp_path / 'dcgan.keras')!r}); "
+        "print(type(model).__name__)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "DCGAN"
 
 
 def test_complete_help_names_the_halves_completion_knows():

@@ -43,7 +43,8 @@ def test_time_budget_stops_fit_and_still_ends_the_epoch(tiny_images):
     )
     assert time.perf_counter() - start < 60
     steps = int(gan.optimizer.iterations) - traced_steps
-    assert 5 <= steps < 4000
+    # At least two steps of 0.1 s each fit in 0.5 s, even on a loaded machine.
+    assert 2 <= steps < 4000
     assert budget.stopped_after >= 0.5
     # The stopping epoch ended as usual: its logs and its epoch-end callbacks.
     assert len(history.history["d_loss"]) == slow.epochs_ended
