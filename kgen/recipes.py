@@ -208,20 +208,22 @@ def train_digit_model(model: keras.Model, config, name: str) -> keras.Model:
     train_and_export(model, config, name, train, validation_data=test if vae else None)
     if test is None:
         return model
-    digits = np.concatenate(
-        [(batch[0] if isinstance(batch, tuple) else batch).numpy() for batch in test]
-    )
     if vae:
+        digits = np.concatenate([batch.numpy() for batch in test])
         _print_log_likelihood(model, digits, config.importance_samples, config.seed)
     if config.quality_samples:
-        _print_sample_quality(model, config, digits)
+        _print_sample_quality(model, config)
     return model
 
 
-def _print_sample_quality(model, config, held_out_digits) -> None:
-    """Prints `evaluation.digit_quality` of `model` against the held-out digits."""
+def _print_sample_quality(model, config) -> None:
+    """Prints `evaluation.digit_quality` of `model` against the held-out digits.
+
+    The held-out digits are read again as they are, with labels: the VAE's
+    were binarised for its likelihood.
+    """
     try:
-        labelled, _ = digit_splits(
+        labelled, held_out = digit_splits(
             config.dataset,
             batch_size=1024,
             seed=config.seed,
@@ -233,6 +235,7 @@ def _print_sample_quality(model, config, held_out_digits) -> None:
         print(f"Sample quality: skipped, the classifier needs labelled digits ({error})")
         return
     batches = list(labelled.as_numpy_iterator())
+    held_out_digits = np.concatenate([x for x, _ in held_out.as_numpy_iterator()])
     scores = evaluation.digit_quality(
         model,
         np.concatenate([images for images, _ in batches]),
