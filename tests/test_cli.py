@@ -405,7 +405,8 @@ def test_complete_help_names_the_halves_completion_knows():
 
 def test_silence_frameworks_hides_tensorflow_start_up_logs():
     script = (
-        "import importlib.util\n"
+        "import importlib.util, sys\n"
+        "sys.argv[0] = '/venv/bin/kgen'  # an entry point: kgen loads nothing yet\n"
         "from kgen import logs\n"
         "logs.silence_frameworks()\n"
         "importlib.util.find_spec('tensorflow')  # as Keras does before loading it\n"
