@@ -244,7 +244,7 @@ def _print_sample_quality(model, config) -> None:
         num_samples=config.quality_samples,
         seed=config.seed,
     )
-    print(f"Sample quality ({config.quality_samples} samples vs held-out digits): ")
+    print(f"Sample quality ({config.quality_samples} samples vs held-out digits):")
     print(f"  {evaluation.describe(scores)}")
 
 
