@@ -353,10 +353,17 @@ def test_conditional_gan_needs_labelled_data_and_two_input_networks(tiny_images)
             kgen.networks.mlp_discriminator(num_classes=10),
             num_classes=10,
         )
+    # num_classes is required, and keyword-only: no positional mix-up with seed.
+    with pytest.raises(TypeError, match="required keyword-only argument: 'num_classes'"):
+        kgen.ConditionalGAN(
+            kgen.networks.mlp_generator(latent_dim=8, num_classes=10),
+            kgen.networks.mlp_discriminator(num_classes=10),
+        )
     with pytest.raises(ValueError, match="num_classes must be a positive"):
         kgen.ConditionalGAN(
             kgen.networks.mlp_generator(latent_dim=8, num_classes=10),
             kgen.networks.mlp_discriminator(num_classes=10),
+            num_classes=0,
         )
 
 
