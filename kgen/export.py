@@ -13,9 +13,11 @@ model.keras saved_models/name` turns a `.keras` file into a SavedModel.
 """
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
+from pathlib import Path
 
 import keras
 
@@ -55,20 +57,46 @@ def export_saved_model(model, filepath, verbose=None):
     unless `verbose` is False (None means True, as in `keras.Model.export`).
     """
     endpoints = model.export_endpoints()
-    if keras.backend.backend() == "torch":
-        _export_in_tensorflow_child(model, filepath)
-    else:
-        archive = keras.export.ExportArchive()
-        # Track the model once: every endpoint runs on its variables (tracking
-        # a sub-network again would duplicate them on JAX).
-        archive.track(model)
-        for name, function, input_signature in endpoints:
-            archive.add_endpoint(name, function, input_signature)
-        # Keras' verbose output lists every captured tensor: a dozen lines.
-        archive.write_out(str(filepath), verbose=False)
+    target = Path(filepath)
+    # Written beside the target, then swapped in: a crash while writing
+    # leaves the previous SavedModel whole, never its .pb with new variables.
+    partial = target.with_name(f".{target.name}.partial-{os.getpid()}")
+    shutil.rmtree(partial, ignore_errors=True)
+    try:
+        if keras.backend.backend() == "torch":
+            _export_in_tensorflow_child(model, partial)
+        else:
+            archive = keras.export.ExportArchive()
+            # Track the model once: every endpoint runs on its variables
+            # (tracking a sub-network again would duplicate them on JAX).
+            archive.track(model)
+            for name, function, input_signature in endpoints:
+                archive.add_endpoint(name, function, input_signature)
+            # Keras' verbose output lists every captured tensor: a dozen lines.
+            archive.write_out(str(partial), verbose=False)
+        replace_directory(partial, target)
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
     if verbose is None or verbose:
         names = ", ".join([name for name, *_ in endpoints] + ["serving_default"])
         print(f"SavedModel written to {filepath} (signatures: {names})")
+
+
+def replace_directory(source: Path, target: Path) -> None:
+    """Moves the finished directory `source` to `target`, replacing what is there.
+
+    Two renames on one file system: the old directory steps aside, the new
+    one takes its place, then the old one is deleted. A crash between the
+    renames leaves the old one whole under `.<name>.old-<pid>` beside it.
+    """
+    if not target.exists():
+        os.replace(source, target)
+        return
+    old = target.with_name(f".{target.name}.old-{os.getpid()}")
+    shutil.rmtree(old, ignore_errors=True)
+    os.replace(target, old)
+    os.replace(source, target)
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def _export_in_tensorflow_child(model, filepath):
