@@ -1,7 +1,5 @@
 """`GAN`: a generator and a discriminator trained adversarially with `fit`."""
 
-import numbers
-
 import keras
 from keras import ops
 
@@ -14,7 +12,7 @@ from kgen.models.generative import (
     check_training_images,
     from_config_with_networks,
 )
-from kgen.networks.validation import check_positive
+from kgen.networks.validation import check_number, check_positive
 
 
 def default_optimizer(learning_rate: float = 2e-4):
@@ -23,13 +21,8 @@ def default_optimizer(learning_rate: float = 2e-4):
 
 
 def _check_number(name, value, low, high=None):
-    """Raises unless `low <= value` (and `value < high` when given)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ValueError(f"{name} must be a number, got {value!r}")
-    if value < low or (high is not None and value >= high):
-        bounds = f"in [{low}, {high})" if high is not None else f">= {low}"
-        raise ValueError(f"{name} must be {bounds}, got {value!r}")
-    return float(value)
+    """A finite number with `low <= value` (and `value < high` when given), or raises."""
+    return check_number(name, value, low, high, high_inclusive=False)
 
 
 def averaged_copy(generator):

@@ -1,5 +1,10 @@
 """Argument checks shared by the network builders and models."""
 
+import math
+import numbers
+
+import numpy as np
+
 
 def check_positive(name: str, value) -> None:
     if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
@@ -36,3 +41,69 @@ def check_rate(name: str, value) -> float:
     ):
         raise ValueError(f"{name} must be a number in [0, 1), got {value!r}")
     return float(value)
+
+
+def check_number(
+    name: str,
+    value,
+    low: float | None = None,
+    high: float | None = None,
+    *,
+    low_inclusive: bool = True,
+    high_inclusive: bool = True,
+) -> float:
+    """Returns `value` as a float, or raises unless it is a finite number in bounds.
+
+    Rejects bools, non-numbers (strings, arrays, None), NaN and infinities, then
+    `value < low` (`<= low` with `low_inclusive=False`) and `value > high`
+    (`>= high` with `high_inclusive=False`). NumPy scalars count as numbers.
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{name} must be a number, got {value!r}")
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
+    too_low = low is not None and (value < low if low_inclusive else value <= low)
+    too_high = high is not None and (value > high if high_inclusive else value >= high)
+    if too_low or too_high:
+        raise ValueError(
+            f"{name} must be {_bounds(low, high, low_inclusive, high_inclusive)}, "
+            f"got {value!r}"
+        )
+    return float(value)
+
+
+def _bounds(low, high, low_inclusive, high_inclusive) -> str:
+    """`low`/`high` in words: "> 0", ">= 1", "in [0, 1)"."""
+    if high is None:
+        return f"{'>=' if low_inclusive else '>'} {low:g}"
+    if low is None:
+        return f"{'<=' if high_inclusive else '<'} {high:g}"
+    return (
+        f"in {'[' if low_inclusive else '('}{low:g}, "
+        f"{high:g}{']' if high_inclusive else ')'}"
+    )
+
+
+def check_optimizer(name: str, optimizer) -> None:
+    """Raises if a Keras optimizer's fixed learning rate is not finite and positive.
+
+    Schedules (and optimizers of other libraries) are left alone: a warm-up
+    schedule may legitimately start at 0.
+    """
+    import keras
+
+    if not isinstance(optimizer, keras.optimizers.Optimizer):
+        return
+    learning_rate = getattr(optimizer, "_learning_rate", None)
+    if (
+        learning_rate is None
+        or isinstance(learning_rate, keras.optimizers.schedules.LearningRateSchedule)
+        or callable(learning_rate)
+    ):
+        return
+    value = float(np.asarray(keras.ops.convert_to_numpy(learning_rate)))
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(
+            f"{name} has learning_rate={value!r}; give it a finite, positive "
+            "learning rate"
+        )
