@@ -12,6 +12,7 @@ from keras import ops
 
 from kgen import backend
 from kgen.models.vae import VAE
+from kgen.networks.validation import check_number
 
 # The halves `half_mask` can leave out.
 HALVES = ("top", "bottom", "left", "right")
@@ -43,7 +44,7 @@ def complete(model, images, mask, *, labels=None, **search) -> np.ndarray:
     completed = kgen.complete(vae, digits, mask, steps=300)
     ```
     """
-    images, known = _check_inputs(model, images, mask)
+    images, known = _check_inputs(model, images, mask, labels)
     z = fit_latents(model, images, mask, labels=labels, **search)
     generated = model.generate(z=z, labels=labels)
     return np.where(known, images, generated).astype("float32")
@@ -78,9 +79,11 @@ def fit_latents(
     Returns:
         `(N, latent_dim)` float32 NumPy codes; `model.generate(z=codes)` draws them.
     """
-    images, known = _check_inputs(model, images, mask)
-    if not isinstance(steps, int) or steps < 0:
+    images, known = _check_inputs(model, images, mask, labels)
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
         raise ValueError(f"steps must be a non-negative integer, got {steps!r}")
+    check_number("learning_rate", learning_rate, 0.0, low_inclusive=False)
+    check_number("prior_weight", prior_weight, 0.0)
     weights = ops.convert_to_tensor(known.astype("float32"))
     targets = ops.convert_to_tensor(images)
     z = keras.Variable(_initial_codes(model, images, known, seed), name="z")
@@ -136,19 +139,36 @@ def _initial_codes(model, images, known, seed):
     return ops.convert_to_numpy(noise)
 
 
-def _check_inputs(model, images, mask):
+def _check_inputs(model, images, mask, labels):
     image_shape = getattr(model, "image_shape", None)
     if image_shape is None or not hasattr(model, "_generator_feed"):
         raise ValueError(
             f"complete() needs a kgen GAN, DCGAN, ConditionalGAN or VAE, got {model!r}"
+        )
+    if labels is None and getattr(model, "num_classes", None):
+        raise ValueError(
+            f"{type(model).__name__} is conditional: pass labels=, the class of "
+            "each image to complete (one integer for all, or one per image)"
         )
     images = np.asarray(images, dtype="float32")
     if images.ndim != 4 or images.shape[1:] != tuple(image_shape):
         raise ValueError(
             f"images must have shape (N, *{tuple(image_shape)}), got {images.shape}"
         )
+    if not len(images):
+        raise ValueError("images is empty; pass at least one image to complete")
+    if not np.isfinite(images).all():
+        raise ValueError(
+            f"images contain {np.size(images) - np.isfinite(images).sum()} NaN or "
+            "infinite pixels; pass finite pixels in [-1, 1] (mark unknown ones "
+            "with mask=0 and give them any finite value)"
+        )
     if np.abs(images).max() > 1.0:
-        raise ValueError("images must be in [-1, 1] (kgen.data's range)")
+        raise ValueError(
+            f"images must be in [-1, 1] (kgen.data's range), got values from "
+            f"{images.min():g} to {images.max():g}; scale 0..255 pixels with "
+            "x / 127.5 - 1"
+        )
     mask = np.asarray(mask)
     if mask.ndim == 2:
         mask = mask[..., None]

@@ -12,9 +12,11 @@ from kgen.layers.adaptive_instance_normalization import AdaptiveInstanceNormaliz
 from kgen.models.generative import (
     PipelineFit,
     RecordedCompile,
+    check_pixels,
     from_config_with_networks,
 )
 from kgen.networks.adain import adain_decoder, encoder_channels, encoder_layer_position
+from kgen.networks.validation import check_number, check_optimizer
 from kgen.networks.vgg import vgg_features
 
 STYLE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1")
@@ -87,12 +89,8 @@ class AdaINStyleTransfer(
         style_layers = tuple(style_layers)
         if not style_layers:
             raise ValueError("style_layers must name at least one VGG layer")
-        for name, value in (
-            ("style_weight", style_weight),
-            ("content_weight", content_weight),
-        ):
-            if not isinstance(value, (int, float)) or value < 0:
-                raise ValueError(f"{name} must be a number >= 0, got {value!r}")
+        check_number("style_weight", style_weight, 0.0)
+        check_number("content_weight", content_weight, 0.0)
         # Built here, not lazily: fit() and export need every variable up
         # front, and a missing ImageNet download fails now, with
         # vgg_features' WeightsDownloadError, rather than mid-training.
@@ -144,6 +142,7 @@ class AdaINStyleTransfer(
         optimizer = keras.optimizers.get(
             optimizer or keras.optimizers.Adam(learning_rate=1e-4)
         )
+        check_optimizer("optimizer", optimizer)
         super().compile(optimizer=optimizer, **backend.compile_settings(self, kwargs))
         # Built now so that checkpoints restore its slots before the first step.
         self.optimizer.build(self.trainable_variables)
@@ -152,6 +151,14 @@ class AdaINStyleTransfer(
     @property
     def metrics(self):
         return [self.loss_tracker, self.content_loss_tracker, self.style_loss_tracker]
+
+    # Content and style images are [0, 1] pixels, like kgen.images'.
+    pixel_range = (0.0, 1.0)
+
+    def _check_training_data(self, data):
+        content, style, _ = keras.utils.unpack_x_y_sample_weight(data)
+        check_pixels("Content images", content, self.pixel_range)
+        check_pixels("Style images", style, self.pixel_range)
 
     def call(self, inputs, training=False):
         """`[content, style]` or `[content, style, alpha]` -> images in [0, 1].
@@ -246,10 +253,7 @@ class AdaINStyleTransfer(
             ValueError: For alpha outside [0, 1], or unreadable images.
             FileNotFoundError: If a path does not exist.
         """
-        if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.floating)):
-            raise ValueError(f"alpha must be a number in [0, 1], got {alpha!r}")
-        if not 0.0 <= alpha <= 1.0:
-            raise ValueError(f"alpha must be in [0, 1], got {alpha}")
+        alpha = check_number("alpha", alpha, 0.0, 1.0)
         content = images.read_image(content, max_size=max_size)
         style = images.read_image(style, max_size=style_max_size)
         height, width = content.shape[:2]

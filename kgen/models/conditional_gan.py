@@ -5,7 +5,7 @@ import numpy as np
 from keras import ops
 
 from kgen.models.gan import GAN
-from kgen.models.generative import check_training_images
+from kgen.models.generative import check_pixels, check_training_images
 from kgen.networks.validation import check_positive
 
 
@@ -82,25 +82,25 @@ class ConditionalGAN(GAN):
     def _discriminate(self, images, conditions, training):
         return self.discriminator([images, conditions], training=training)
 
+    def _check_training_data(self, data):
+        images, labels, _ = keras.utils.unpack_x_y_sample_weight(data)
+        check_pixels("Training images", images, self.pixel_range)
+        if labels is not None:
+            check_class_labels(labels, self.num_classes, "Training labels")
+
     def _generator_feed(self, z, labels):
         num_samples = int(z.shape[0])
         if labels is None:
             labels = np.arange(num_samples) % self.num_classes
         labels = np.asarray(labels)
-        if not np.issubdtype(labels.dtype, np.integer):
-            raise ValueError(f"labels must be integers, got dtype {labels.dtype}")
         labels = np.broadcast_to(labels, (num_samples,)) if labels.ndim == 0 else labels
-        if labels.shape != (num_samples,):
+        if labels.ndim == 1 and labels.shape != (num_samples,):
             raise ValueError(
                 f"labels must be one integer or {num_samples} of them, "
                 f"got shape {labels.shape}"
             )
-        if labels.min() < 0 or labels.max() >= self.num_classes:
-            raise ValueError(
-                f"labels must be in [0, {self.num_classes}), got values from "
-                f"{labels.min()} to {labels.max()}"
-            )
-        return [z, ops.convert_to_tensor(labels.astype("int32"))]
+        labels = check_class_labels(labels, self.num_classes)
+        return [z, ops.convert_to_tensor(labels)]
 
     def export_endpoints(self):
         """`generate(z, labels) -> {"images"}` (also the default signature)."""
@@ -122,3 +122,43 @@ class ConditionalGAN(GAN):
         config = super().get_config()
         config["num_classes"] = self.num_classes
         return config
+
+
+def check_class_labels(labels, num_classes, name="labels"):
+    """Returns `labels` as int32 class ids, or raises unless they are ids in range.
+
+    Integer ids in `[0, num_classes)`, of shape `(N,)`; floats that are whole
+    numbers pass too. One-hot (2-D) labels, fractions, NaN and ids out of range
+    raise a `ValueError` that says what to pass instead.
+    """
+    labels = np.asarray(labels)
+    expected = f"class ids in [0, {num_classes})"
+    if labels.ndim == 2 and labels.shape[-1] > 1:
+        raise ValueError(
+            f"{name} must be integer {expected} of shape (N,), got 2-D (one-hot?) labels "
+            f"of shape {labels.shape}; pass labels.argmax(-1)"
+        )
+    if labels.ndim != 1:
+        raise ValueError(
+            f"{name} must be integer {expected} of shape (N,), got shape {labels.shape}; "
+            "pass labels.reshape(-1)"
+        )
+    if labels.dtype == bool or not np.issubdtype(labels.dtype, np.number):
+        raise ValueError(
+            f"{name} must be integers ({expected}), got dtype {labels.dtype}"
+        )
+    if np.issubdtype(labels.dtype, np.floating) and not (
+        np.isfinite(labels).all() and (labels == np.round(labels)).all()
+    ):
+        bad = labels[~np.isfinite(labels) | (labels != np.round(labels))]
+        raise ValueError(
+            f"{name} must be integers ({expected}), got {float(bad[0]):g} among "
+            f"{labels.dtype} labels; pass class ids, not scores or probabilities"
+        )
+    if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
+        raise ValueError(
+            f"{name} must be in [0, {num_classes}) (integer class ids), got values "
+            f"from {labels.min():g} to {labels.max():g}; build the model with "
+            "num_classes= the number of classes, or remap the labels"
+        )
+    return labels.astype("int32")

@@ -9,7 +9,7 @@ import numpy as np
 from keras import ops
 
 from kgen import backend, images, losses
-from kgen.networks.validation import check_positive
+from kgen.networks.validation import check_number, check_optimizer, check_positive
 from kgen.networks.vgg import CONTENT_LAYERS, STYLE_LAYERS, vgg_features
 
 OPTIMIZERS = ("adam", "lbfgs")
@@ -97,8 +97,7 @@ class StyleTransfer(backend.BackendSteps, keras.Model):
             (f"style_layer_weights[{i}]", w) for i, w in enumerate(style_layer_weights)
         )
         for name, value in weights_to_check.items():
-            if not value >= 0:
-                raise ValueError(f"{name} must be >= 0, got {value!r}")
+            check_number(name, value, 0.0)
         self.backbone = backbone
         self.weights_source = None if weights is None else str(weights)
         self.content_layers = content_layers
@@ -330,10 +329,10 @@ class StyleTransfer(backend.BackendSteps, keras.Model):
         check_positive("steps", steps)
         check_positive("scales", scales)
         check_positive("frame_every", frame_every)
-        if not style_strength >= 0:
-            raise ValueError(f"style_strength must be >= 0, got {style_strength!r}")
-        if not style_scale > 0:
-            raise ValueError(f"style_scale must be positive, got {style_scale!r}")
+        check_number("style_strength", style_strength, 0.0)
+        check_number("style_scale", style_scale, 0.0, low_inclusive=False)
+        check_number("learning_rate", learning_rate, 0.0, low_inclusive=False)
+        check_optimizer("optimizer", optimizer)
         blend = _blend_weights(style_blend_weights, len(styles))
         if not (
             isinstance(optimizer, keras.optimizers.Optimizer) or optimizer in OPTIMIZERS
@@ -622,7 +621,12 @@ def _blend_weights(weights, count):
     if weights is None:
         return [1.0 / count] * count
     weights = [float(w) for w in weights]
-    if len(weights) != count or min(weights) < 0 or sum(weights) <= 0:
+    if (
+        len(weights) != count
+        or not np.isfinite(weights).all()
+        or min(weights) < 0
+        or sum(weights) <= 0
+    ):
         raise ValueError(
             f"style_blend_weights must be {count} non-negative numbers with a "
             f"positive sum (one per style), got {weights}"

@@ -16,6 +16,7 @@ from kgen.models.generative import (
     latent_vectors,
     predict_in_batches,
 )
+from kgen.networks.validation import check_number, check_optimizer
 
 LIKELIHOODS = ("bernoulli", "gaussian")
 
@@ -102,10 +103,8 @@ class VAE(
             raise ValueError(
                 f"likelihood must be one of {LIKELIHOODS}, got {likelihood!r}"
             )
-        if beta < 0:
-            raise ValueError(f"beta must be >= 0, got {beta}")
-        if pixel_std <= 0:
-            raise ValueError(f"pixel_std must be positive, got {pixel_std}")
+        beta = check_number("beta", beta, 0.0)
+        pixel_std = check_number("pixel_std", pixel_std, 0.0, low_inclusive=False)
         self.encoder = encoder
         self.decoder = decoder
         self.latent_dim = latent_dim
@@ -133,6 +132,7 @@ class VAE(
         optimizer = keras.optimizers.get(
             optimizer or keras.optimizers.Adam(learning_rate=1e-3)
         )
+        check_optimizer("optimizer", optimizer)
         super().compile(optimizer=optimizer, **backend.compile_settings(self, kwargs))
         # Built now so that checkpoints restore its slots before the first step.
         self.optimizer.build(self.trainable_variables)
