@@ -13,6 +13,7 @@ half-written file behind.
 
 import hashlib
 import os
+import warnings
 from pathlib import Path
 
 import keras
@@ -89,7 +90,15 @@ def train_digit_classifier(
         None if cache_dir is None else Path(cache_dir) / f"digit_classifier_{key}.keras"
     )
     if path is not None and path.is_file():
-        return keras.saving.load_model(path)
+        try:
+            return keras.saving.load_model(path)
+        except Exception as error:
+            # A truncated or foreign file is a cache miss: trained again below.
+            warnings.warn(
+                f"Retraining the digit classifier: its cache '{path}' is "
+                f"unreadable ({type(error).__name__}: {error})",
+                stacklevel=2,
+            )
     keras.utils.set_random_seed(seed)
     model = digit_classifier_network(images.shape[1:], num_classes)
     model.compile(

@@ -8,6 +8,12 @@ A field with `metadata["positional"]` is a positional argument instead, one with
 `metadata["short"]` (e.g. `"-o"`) also gets that short flag, and a `list[...]`
 field takes one or more values.
 
+Numbers are checked as they are parsed, so `--epochs -1` stops at once with a
+usage error: integers must be positive (non-negative where the default is 0,
+and for `seed`), floats finite and non-negative (positive for learning rates,
+scales and time budgets). `metadata["type"]` overrides the check with any
+argparse type function.
+
 Example:
 
 ```python
@@ -48,6 +54,27 @@ class _HelpFormatter(
     """Shows defaults, and keeps the recipe docstring's command examples as laid out."""
 
 
+# Float fields that must be positive, not merely non-negative.
+POSITIVE_FLOATS = ("learning_rate", "style_scale", "time_budget")
+
+
+def _checked(name, kind, default, metadata):
+    """The argparse `type` of a field: `kind`, with its range checked for numbers."""
+    from kgen.cli import arguments
+
+    if "type" in metadata:
+        return metadata["type"]
+    if kind is int:
+        if name == "seed" or default == 0:
+            return arguments.non_negative_int
+        return arguments.positive_int
+    if kind is float:
+        if name in POSITIVE_FLOATS:
+            return arguments.positive_float
+        return arguments.non_negative_float
+    return kind
+
+
 def _flag_type(annotation):
     """`(parse, nargs)` of a flag for `annotation` (`int`, `int | None`, `list[str]`)."""
     if typing.get_origin(annotation) in (typing.Union, types.UnionType):
@@ -68,9 +95,10 @@ def parse_config(
     hints = typing.get_type_hints(config_cls)
     for field in dataclasses.fields(config_cls):
         kind, nargs = _flag_type(hints[field.name])
+        parse = _checked(field.name, kind, field.default, field.metadata)
         help_text = field.metadata.get("help", COMMON_HELP.get(field.name))
         if field.metadata.get("positional"):
-            parser.add_argument(field.name, type=kind, nargs=nargs, help=help_text)
+            parser.add_argument(field.name, type=parse, nargs=nargs, help=help_text)
             continue
         flags = ["--" + field.name.replace("_", "-")]
         if "short" in field.metadata:
@@ -85,7 +113,7 @@ def parse_config(
         else:
             parser.add_argument(
                 *flags,
-                type=kind,
+                type=parse,
                 nargs=nargs,
                 default=field.default,
                 help=help_text,

@@ -856,12 +856,30 @@ def _image_files(folder: Path, with_labels: bool) -> list[Path]:
 
 
 def _check_image(file: Path):
-    """Raises a ValueError naming `file` if Pillow cannot read it."""
+    """Raises a ValueError naming `file` if Pillow cannot read it, or it is truncated.
+
+    Pillow's `verify()` reads a JPEG's headers only, so a JPEG cut short (an
+    interrupted download or copy) passes it and then fails deep inside
+    `tf.data` without a file name; its data is checked to end after the last
+    scan instead, which costs reading the bytes, not decoding them.
+    """
     try:
         with Image.open(file) as image:
+            image_format = image.format
             image.verify()
     except Exception as error:
-        raise ValueError(f"Cannot read image file '{file}': {error}") from error
+        raise ValueError(
+            f"Cannot read image file '{file}' ({error}); delete it or re-save it "
+            "as PNG or JPEG"
+        ) from error
+    if image_format == "JPEG":
+        data = file.read_bytes()
+        # 0xFFD9 (end of image) only occurs as a marker in entropy-coded data.
+        if data.rfind(b"\xff\xd9") < data.rfind(b"\xff\xda"):
+            raise ValueError(
+                f"Image file '{file}' is a truncated JPEG (its data ends before "
+                "the end-of-image marker); delete it or re-save it"
+            )
 
 
 def labels_path_for(images_path: Path) -> Path:

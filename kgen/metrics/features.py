@@ -14,6 +14,7 @@ vector per image (outputs with more axes are flattened):
 import hashlib
 import json
 import os
+import warnings
 from pathlib import Path
 
 import keras
@@ -218,7 +219,16 @@ def real_statistics(
         / f"{extractor_fingerprint(extractor)}_{images_key}.npz"
     )
     if path.is_file():
-        return FeatureStatistics.load(path)
+        try:
+            return FeatureStatistics.load(path)
+        except Exception as error:
+            # A truncated or foreign file (e.g. copied half-way) is a cache
+            # miss, not a failure: the statistics are computed again below.
+            warnings.warn(
+                f"Rebuilding the unreadable feature-statistics cache '{path}' "
+                f"({type(error).__name__}: {error})",
+                stacklevel=2,
+            )
     statistics = FeatureStatistics.from_features(
         extract_features(extractor, images, batch_size=batch_size)
     )
@@ -240,6 +250,12 @@ def check_images(images) -> np.ndarray:
             "convert uint8 images with images / 127.5 - 1"
         )
     images = np.ascontiguousarray(images, dtype=np.float32)
+    finite = np.isfinite(images)
+    if not finite.all():
+        raise ValueError(
+            f"images contain {images.size - int(finite.sum())} NaN or infinite "
+            "pixel value(s); remove or repair those images"
+        )
     # Only scales that are plainly wrong are refused: decoders and resampling
     # may overshoot [-1, 1] a little, which must not stop a training run.
     if images.min() < -2.0 or images.max() > 2.0:
