@@ -61,6 +61,17 @@ def fraction(text: str) -> float:
     return _number(text, float, lambda value: 0 <= value <= 1, "a number in [0, 1]")
 
 
+def at_least(minimum: int):
+    """The argparse type of an integer flag that must be `minimum` or more."""
+
+    def parse(text: str) -> int:
+        return _number(
+            text, int, lambda value: value >= minimum, f"an integer >= {minimum}"
+        )
+
+    return parse
+
+
 def _number(text, kind, valid, description):
     try:
         value = kind(text)

@@ -11,10 +11,14 @@ not with published figures.
 """
 
 import argparse
+from pathlib import Path
 
 import numpy as np
 
-from kgen.cli.arguments import add_subcommand, positive_int
+from kgen.cli.arguments import add_subcommand, at_least, positive_int
+
+# Fewest images per set: the kernel distance compares random halves of each.
+MIN_IMAGES = 4
 
 EPILOG = """\
 examples:
@@ -33,10 +37,17 @@ def add_parser(subparsers, common: argparse.ArgumentParser) -> None:
         help="real images: glyphs, a TFDS name, an MNIST IDX images file or a folder",
     )
     parser.add_argument(
-        "-n", "--num-samples", type=positive_int, default=10000, help="images to score"
+        "-n",
+        "--num-samples",
+        type=at_least(MIN_IMAGES),
+        default=10000,
+        help="images to score",
     )
     parser.add_argument(
-        "--num-real", type=positive_int, default=10000, help="real images to compare"
+        "--num-real",
+        type=at_least(MIN_IMAGES),
+        default=10000,
+        help="real images to compare",
     )
     parser.add_argument(
         "--extractor",
@@ -72,10 +83,18 @@ def add_parser(subparsers, common: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> None:
     from kgen import classifier as classifier_lib
     from kgen import data, metrics
-    from kgen.cli.loading import generate_images, load_generator
+    from kgen.cli.loading import class_labels, generate_images, load_generator
 
-    cache_dir = args.cache_dir or classifier_lib.DEFAULT_CACHE_DIR
+    # Everything that can be checked is checked before the classifier, which
+    # may train for minutes, and before the samples are drawn.
+    cache_dir = Path(args.cache_dir or classifier_lib.DEFAULT_CACHE_DIR)
+    if cache_dir.exists() and not cache_dir.is_dir():
+        raise ValueError(
+            f"--cache-dir '{cache_dir}' is a file; pass a folder (it is created "
+            "if missing)"
+        )
     generator = load_generator(args.model)
+    class_labels(generator, args.labels, args.num_samples)
     height, width, channels = generator.image_shape
     real = data.load(
         args.real,
@@ -92,6 +111,13 @@ def run(args: argparse.Namespace) -> None:
             f"The digit classifier scores 28x28x1 images; this model makes "
             f"{height}x{width}x{channels}: use --extractor inception"
         )
+    real_images = np.concatenate(list(real.as_numpy_iterator()))
+    if len(real_images) < MIN_IMAGES:
+        raise ValueError(
+            f"--real {args.real} gave {len(real_images)} image(s); scoring needs "
+            f"at least {MIN_IMAGES}: pass a larger dataset or --num-real"
+        )
+    metrics.check_images(real_images)
     generated, labels, seed = generate_images(generator, args)
     classifier = None
     if digits:
@@ -100,7 +126,7 @@ def run(args: argparse.Namespace) -> None:
             args.real, limit=args.limit, cache_dir=cache_dir, verbose=1
         )
     quality = metrics.SampleQuality(
-        np.concatenate(list(real.as_numpy_iterator())),
+        real_images,
         extractor="inception" if args.extractor == "inception" else None,
         classifier=classifier,
         batch_size=args.batch_size,

@@ -36,6 +36,7 @@ from kgen.metrics.distances import (
 )
 from kgen.metrics.feature_statistics import FeatureStatistics
 from kgen.metrics.features import (
+    check_images,
     extract_features,
     extractor_fingerprint,
     inception_feature_extractor,
@@ -47,6 +48,7 @@ __all__ = [
     "METRICS",
     "FeatureStatistics",
     "SampleQuality",
+    "check_images",
     "class_coverage",
     "classifier_accuracy",
     "extract_features",
