@@ -2,6 +2,8 @@
 
 import argparse
 import math
+import os
+from pathlib import Path
 
 BACKENDS = ("tensorflow", "jax", "torch")
 
@@ -80,3 +82,25 @@ def _number(text, kind, valid, description):
     if value is None or not math.isfinite(value) or not valid(value):
         raise argparse.ArgumentTypeError(f"must be {description}, got {text!r}")
     return value
+
+
+def check_output_path(path, flag: str) -> None:
+    """Raises unless `path` can be created: no file where a folder must be.
+
+    Checked before any work, so that a typo in an output path fails at once
+    instead of after loading or training.
+    """
+    path = Path(path)
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise ValueError(
+                    f"{flag} '{path}' cannot be written: '{parent}' is a file, "
+                    "not a folder; choose another path"
+                )
+            if not os.access(parent, os.W_OK | os.X_OK):
+                raise ValueError(
+                    f"{flag} '{path}' cannot be written: the folder '{parent}' "
+                    "is not writable; choose another path"
+                )
+            return

@@ -9,7 +9,7 @@ style, alpha) for AdaIN style networks.
 
 import argparse
 
-from kgen.cli.arguments import add_subcommand
+from kgen.cli.arguments import add_subcommand, check_output_path
 
 EPILOG = """\
 examples:
@@ -30,6 +30,8 @@ def add_parser(subparsers, common: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
+    # Before loading the model: a bad target fails at once, in one line.
+    check_output_path(args.saved_model, "SAVED_MODEL")
     from kgen.cli.loading import load_keras_model
     from kgen.export import SavedModelExport
 
