@@ -9,10 +9,10 @@ A field with `metadata["positional"]` is a positional argument instead, one with
 field takes one or more values.
 
 Numbers are checked as they are parsed, so `--epochs -1` stops at once with a
-usage error: integers must be positive (non-negative where the default is 0,
-and for `seed`), floats finite and non-negative (positive for learning rates,
-scales and time budgets). `metadata["type"]` overrides the check with any
-argparse type function.
+usage error: integers must be positive (non-negative for `NON_NEGATIVE_INTS`,
+where 0 means none, and where the default is 0), floats finite and
+non-negative (positive for `POSITIVE_FLOATS`). `metadata["type"]` overrides
+the check with any argparse type function.
 
 Example:
 
@@ -54,6 +54,8 @@ class _HelpFormatter(
     """Shows defaults, and keeps the recipe docstring's command examples as laid out."""
 
 
+# Integer fields where 0 means something (none, skip); other integers are > 0.
+NON_NEGATIVE_INTS = ("seed", "held_out", "quality_samples")
 # Float fields that must be positive, not merely non-negative.
 POSITIVE_FLOATS = ("learning_rate", "style_scale", "time_budget")
 
@@ -65,7 +67,7 @@ def _checked(name, kind, default, metadata):
     if "type" in metadata:
         return metadata["type"]
     if kind is int:
-        if name == "seed" or default == 0:
+        if name in NON_NEGATIVE_INTS or default == 0:
             return arguments.non_negative_int
         return arguments.positive_int
     if kind is float:
