@@ -314,7 +314,7 @@ def test_bad_inputs_raise_clear_errors(trained, tmp_path, call, error, match):
     [
         ({"encoder_layer": "block9_conv1"}, "encoder_layer must be a convolution"),
         ({"style_layers": ()}, "style_layers must name at least one"),
-        ({"style_weight": -1.0}, "style_weight must be a number >= 0"),
+        ({"style_weight": -1.0}, "style_weight must be >= 0"),
         ({"style_layers": ("nope",)}, r"Layers \['nope'\] are not in the backbone"),
         (
             {
