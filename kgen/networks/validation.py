@@ -101,7 +101,8 @@ def check_optimizer(name: str, optimizer) -> None:
         or callable(learning_rate)
     ):
         return
-    value = float(np.asarray(keras.ops.convert_to_numpy(learning_rate)))
+    # float(): NumPy 2 warns about some backends' variables' __array__.
+    value = float(learning_rate)
     if not (math.isfinite(value) and value > 0):
         raise ValueError(
             f"{name} has learning_rate={value!r}; give it a finite, positive "
