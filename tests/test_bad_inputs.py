@@ -217,6 +217,18 @@ API_CASES = [
         lambda: kgen.metrics.SampleQuality(with_nan(images()), extractor=extractor()),
         "NaN",
     ),
+    (
+        "evaluate-callback-nan-real",
+        lambda: kgen.callbacks.Evaluate(with_nan(images()), extractor=extractor()),
+        "NaN",
+    ),
+    (
+        "real-statistics-inf",
+        lambda: kgen.metrics.real_statistics(
+            images() * INF, extractor(), cache_dir=None
+        ),
+        "infinite",
+    ),
 ]
 
 
