@@ -69,6 +69,7 @@ COMPILE_KEYS = (
     "r1_weight",
     "label_smoothing",
     "instance_noise",
+    "augmentation",
     "jit_compile",
 )
 
@@ -101,9 +102,19 @@ class Config:
 
 
 def parse_variant(text: str) -> dict:
-    """`"dropout=0.3,ema=None"` -> `{"dropout": 0.3, "ema": None}`."""
-    settings = {}
+    """`"dropout=0.3,ema=None"` -> `{"dropout": 0.3, "ema": None}`.
+
+    An item without `=` continues the previous value, so that
+    `"augmentation=translation,cutout"` keeps its comma.
+    """
+    items = []
     for item in filter(None, text.split(",")):
+        if "=" in item or not items:
+            items.append(item)
+        else:
+            items[-1] += "," + item
+    settings = {}
+    for item in items:
         key, _, value = item.partition("=")
         try:
             settings[key.strip()] = ast.literal_eval(value.strip())

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from kgen import (
+        augmentation,
         callbacks,
         classifier,
         completion,
@@ -38,6 +39,8 @@ if TYPE_CHECKING:
         losses,
         metrics,
         networks,
+        runs,
+        saving,
     )
     from kgen.completion import complete
     from kgen.models import (
@@ -58,6 +61,7 @@ __all__ = [
     "GAN",
     "StyleTransfer",
     "VAE",
+    "augmentation",
     "callbacks",
     "classifier",
     "complete",
@@ -70,6 +74,8 @@ __all__ = [
     "losses",
     "metrics",
     "networks",
+    "runs",
+    "saving",
 ]
 # Modules that loading kgen imports on the way, and so became kgen's names.
 _IMPORTED_ON_THE_WAY = ("backend", "export", "glyphs", "models")

@@ -1,14 +1,17 @@
 """Training callbacks for kgen's generative models."""
 
+import json
 import math
 import os
+import shutil
 import time
+import warnings
 
 import keras
 import numpy as np
 
 from kgen import classifier as classifier_lib
-from kgen import data
+from kgen import data, saving
 from kgen import metrics as metrics_lib
 from kgen.networks.validation import check_positive
 
@@ -20,7 +23,10 @@ class SampleGrid(keras.callbacks.Callback):
     decodes the same latent vectors and shows how those samples evolve. For a
     conditional model (one with `num_classes`) the grid has one row per class,
     `num_samples // num_classes` images each (at least one).
-    Files are `<directory>/epoch_0001.png`, ...
+    Files are `<directory>/epoch_0001.png`, ..., each written whole (to a
+    temporary file renamed into place). Images with NaN or inf (a diverged
+    generator) are not drawn as a black grid: the epoch's grid is skipped
+    with a warning.
 
     Args:
         directory: where the grids go; created if missing.
@@ -57,12 +63,19 @@ class SampleGrid(keras.callbacks.Callback):
         num_classes = getattr(self.model, "num_classes", None)
         if num_classes is None:
             images = self.model.generate(self.num_samples, seed=self.seed)
-            data.save_grid(images, path)
+            cols = None
+        else:
+            cols = max(1, self.num_samples // num_classes)
+            labels = np.repeat(np.arange(num_classes), cols)
+            images = self.model.generate(len(labels), labels=labels, seed=self.seed)
+        if not np.all(np.isfinite(images)):
+            warnings.warn(
+                f"SampleGrid: the generated images of epoch {epoch + 1} hold NaN "
+                f"or inf (training diverged?), so {path} was not written",
+                stacklevel=2,
+            )
             return
-        per_class = max(1, self.num_samples // num_classes)
-        labels = np.repeat(np.arange(num_classes), per_class)
-        images = self.model.generate(len(labels), labels=labels, seed=self.seed)
-        data.save_grid(images, path, cols=per_class)
+        data.save_grid(images, path, cols=cols)
 
 
 class TimeBudget(keras.callbacks.Callback):
@@ -229,3 +242,158 @@ class Evaluate(keras.callbacks.Callback):
         results = self.quality.score_model(self.model, self.num_samples, seed=self.seed)
         if logs is not None:
             logs.update(results)
+
+
+class DivergenceGuard(keras.callbacks.Callback):
+    """Stops training when a metric or a weight becomes NaN or inf.
+
+    After every batch it reads the logged metrics (`loss`, `d_loss`, ...;
+    they are epoch means, so one bad step keeps them non-finite), and at
+    every epoch's end it also checks the weights, which can explode while
+    the losses still look finite. On the first non-finite value it stops
+    training, prints which metric or weight went bad at which epoch and
+    step, and sets `diverged` to that message. Put it BEFORE
+    `kgen.callbacks.BackupAndRestore` or `ModelCheckpoint` in the callback
+    list: kgen's `BackupAndRestore` then keeps the last good checkpoint.
+
+    Unlike `keras.callbacks.TerminateOnNaN`, it watches every metric (GANs
+    log two losses) and the weights, and says where it stopped.
+
+    Example:
+
+    ```python
+    guard = kgen.callbacks.DivergenceGuard()
+    gan.fit(train, epochs=20, callbacks=[guard, kgen.callbacks.BackupAndRestore("b/")])
+    if guard.diverged:
+        print(guard.diverged)  # "Training diverged at epoch 3, step 41: ..."
+    ```
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.diverged = None
+        self._epoch = 0
+
+    def on_train_begin(self, logs=None):
+        self.diverged = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        bad = _non_finite_logs(logs)
+        if bad:
+            self._stop(f"step {batch + 1}: {bad}")
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.diverged:
+            return
+        bad = _non_finite_logs(logs)
+        weights = [] if bad else saving.non_finite_weights(self.model)
+        if weights:
+            bad = f"weights {', '.join(weights[:3])} are NaN or inf"
+        if bad:
+            self._stop(f"its end: {bad}")
+
+    def _stop(self, where):
+        self.diverged = (
+            f"Training diverged at epoch {self._epoch + 1}, {where}; lower the "
+            f"learning rate (or add a stabiliser) and resume from the last good "
+            f"checkpoint"
+        )
+        print(self.diverged, flush=True)
+        self.model.stop_training = True
+
+
+def _non_finite_logs(logs) -> str:
+    """`"d_loss is nan, ..."` for the non-finite numbers in `logs`; "" if none."""
+    bad = []
+    for name, value in (logs or {}).items():
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            continue
+        if not math.isfinite(number):
+            bad.append(f"{name} is {number}")
+    return ", ".join(bad)
+
+
+class BackupAndRestore(keras.callbacks.BackupAndRestore):
+    """Keras' `BackupAndRestore`, crash-safe and never keeping a bad state.
+
+    What it adds to `keras.callbacks.BackupAndRestore`:
+
+    - each backup is written to temporary files and renamed into place, so
+      a crash while backing up leaves the previous backup whole;
+    - an epoch whose metrics or weights are NaN or inf is not backed up: the
+      last good state stays (see `DivergenceGuard`);
+    - resuming says so: "Resuming from epoch N (backup in DIR)";
+    - a corrupt or foreign backup raises an error naming the file and how
+      to start over, instead of h5py's "file signature not found";
+    - `delete_checkpoint=True` deletes the backup at the end only if
+      training was not stopped by divergence; pass `False` and call
+      `delete()` once the final model is safely written.
+
+    Args:
+        backup_dir: directory of the backup (created when first needed).
+        delete_checkpoint: delete the backup when training ends well.
+
+    Example:
+
+    ```python
+    backup = kgen.callbacks.BackupAndRestore("runs/dcgan/backup",
+                                             delete_checkpoint=False)
+    gan.fit(train, epochs=20, callbacks=[kgen.callbacks.DivergenceGuard(), backup])
+    gan.save("runs/dcgan/dcgan.keras")
+    backup.delete()  # only now is the backup no longer needed
+    ```
+    """
+
+    def __init__(self, backup_dir, delete_checkpoint: bool = True):
+        super().__init__(os.fspath(backup_dir), delete_checkpoint=delete_checkpoint)
+        self.resumed_from_epoch = None
+        self._stopped_by_divergence = False
+
+    def on_train_begin(self, logs=None):
+        self.resumed_from_epoch = None
+        self._stopped_by_divergence = False
+        if not os.path.exists(self._weights_path):
+            return
+        try:
+            self._load_model()
+        except Exception as error:
+            raise ValueError(
+                f"The backup {self._weights_path} cannot be restored ({error}): it "
+                f"is corrupt or belongs to another model; delete "
+                f"{self.backup_dir} to start over, or choose another output "
+                f"directory"
+            ) from error
+        self.resumed_from_epoch = self.model._initial_epoch
+        print(
+            f"Resuming from epoch {self.resumed_from_epoch} "
+            f"(backup in {self.backup_dir})",
+            flush=True,
+        )
+
+    def on_epoch_end(self, epoch, logs=None):
+        if _non_finite_logs(logs) or saving.non_finite_weights(self.model):
+            self._stopped_by_divergence = True
+            return
+        super().on_epoch_end(epoch, logs)
+
+    def _save_model(self):
+        # Weights then metadata, each renamed into place: a crash leaves the
+        # previous backup, or at worst new weights with the previous epoch
+        # number (that epoch is then trained once more).
+        with saving.atomic_path(self._weights_path) as partial:
+            self.model.save_weights(str(partial), overwrite=True)
+        metadata = {"epoch": self._current_epoch, "batch": self._last_batch_seen}
+        saving.write_bytes(self._training_metadata_path, json.dumps(metadata).encode())
+
+    def on_train_end(self, logs=None):
+        if self.delete_checkpoint and not self._stopped_by_divergence:
+            self.delete()
+
+    def delete(self):
+        """Deletes the backup directory (once the final model is written)."""
+        shutil.rmtree(self.backup_dir, ignore_errors=True)

@@ -44,6 +44,8 @@ COMMON_HELP = {
     "time_budget": "stop training after this many seconds, at a step boundary; "
     "the model is still saved and exported",
     "seed": "seed of the data order and the noise",
+    "overwrite": "replace a finished run (or output file) instead of stopping; "
+    "without it a finished run is never written over",
     "verbose": "show the frameworks' start-up logs (TensorFlow, CUDA, absl)",
 }
 

@@ -35,6 +35,7 @@ import keras
 import numpy as np
 from PIL import Image
 
+from kgen import saving
 from kgen.glyphs import glyphs
 
 if TYPE_CHECKING:
@@ -685,8 +686,8 @@ def save_grid(images, path: str | os.PathLike, *, cols: int | None = None) -> Pa
     tiles = tiles.reshape((rows, cols) + images.shape[1:]).swapaxes(1, 2)
     grid = tiles.reshape((rows * height, cols * width) + images.shape[3:])
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(grid).save(path)
+    with saving.atomic_path(path) as partial:
+        Image.fromarray(grid).save(partial)
     return path
 
 

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import keras
 
+from kgen.saving import check_finite_weights
+
 
 class SavedModelExport:
     """Mixin for kgen models: `export()` writes all of `export_endpoints()`."""
@@ -29,15 +31,28 @@ class SavedModelExport:
         """`[(name, function, input_signature), ...]`; the first is the default."""
         raise NotImplementedError
 
-    def export(self, filepath, format="tf_saved_model", verbose=None, **kwargs):
+    def export(
+        self,
+        filepath,
+        format="tf_saved_model",
+        verbose=None,
+        *,
+        allow_non_finite=False,
+        **kwargs,
+    ):
         """Writes a SavedModel with this model's serving endpoints.
 
         Works on every backend (under PyTorch through a TensorFlow child
         process). Reload it with plain `tf.saved_model.load(filepath)`; no
         Keras or kgen import is needed to serve it. Prints one line saying
-        where it wrote which signatures, unless `verbose=False`. Other
-        `format`s are passed to `keras.Model.export`.
+        where it wrote which signatures, unless `verbose=False`. The
+        SavedModel replaces what is at `filepath` only once it is complete
+        (see `export_saved_model`). A model with NaN or inf weights is
+        refused unless `allow_non_finite=True`. Other `format`s are passed
+        to `keras.Model.export`.
         """
+        if not allow_non_finite:
+            check_finite_weights(self, "export")
         if format != "tf_saved_model":
             return keras.Model.export(
                 self, filepath, format=format, verbose=verbose, **kwargs

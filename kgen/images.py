@@ -21,6 +21,8 @@ import keras
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from kgen import saving
+
 # ITU-R BT.601 YUV: Y is luminance, U and V carry the colour.
 _RGB_TO_YUV = np.array(
     [
@@ -102,8 +104,8 @@ def save_image(image, path: str | os.PathLike) -> Path:
     if image.dtype != np.uint8:
         image = to_uint8(image)
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(image).save(path)
+    with saving.atomic_path(path) as partial:
+        Image.fromarray(image).save(partial)
     return path
 
 

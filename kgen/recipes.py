@@ -14,7 +14,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from kgen import callbacks, data, evaluation, images, networks
+from kgen import callbacks, data, evaluation, images, networks, runs
 from kgen.models import (
     DCGAN,
     GAN,
@@ -232,7 +232,9 @@ def _print_sample_quality(model, config) -> None:
             with_labels=True,
         )
     except (ValueError, OSError) as error:
-        print(f"Sample quality: skipped, the classifier needs labelled digits ({error})")
+        print(
+            f"Sample quality: skipped, the classifier needs labelled digits ({error})"
+        )
         return
     batches = list(labelled.as_numpy_iterator())
     held_out_digits = np.concatenate([x for x, _ in held_out.as_numpy_iterator()])
@@ -253,28 +255,29 @@ def train_and_export(
 ) -> keras.Model:
     """Fits a compiled model with sample grids and backups, then saves it.
 
-    Expects `config` to have `epochs`, `seed`, `output_dir` and
+    Expects `config` to have `epochs`, `seed`, `output_dir`, `overwrite` and
     `time_budget` (seconds, or None). Under `output_dir` it writes sample
-    grids (`samples/`), `<name>.keras` and the SavedModel `saved_model/`;
-    `backup/` holds the `BackupAndRestore` state while training, so
-    re-running an interrupted recipe resumes it. With a time budget,
-    training stops at the first step boundary after it (`TimeBudget`), and
-    the model is saved and exported all the same.
+    grids (`samples/`), `<name>.keras` and the SavedModel `saved_model/`,
+    by the rules of `kgen.runs.Run`: a finished run there needs
+    `overwrite`, an unfinished one (its `backup/`) is resumed, a diverging
+    run stops, saves nothing and keeps its last good backup. With a time
+    budget, training stops at the first step boundary after it
+    (`TimeBudget`), and the model is saved and exported all the same.
     """
-    output_dir = Path(config.output_dir)
+    run = runs.Run(config.output_dir, name, overwrite=config.overwrite)
     model.fit(
         train,
         epochs=config.epochs,
         validation_data=validation_data,
         verbose=progress_verbosity(),
-        callbacks=[
+        callbacks=run.callbacks(
             *_time_budget(config),
-            callbacks.SampleGrid(output_dir / "samples", seed=config.seed),
-            keras.callbacks.BackupAndRestore(str(output_dir / "backup")),
-        ],
+            callbacks.SampleGrid(run.samples, seed=config.seed),
+        ),
     )
-    print(f"Samples:    {output_dir / 'samples'}")
-    _save_and_export(model, output_dir, name)
+    run.check_diverged()
+    print(f"Samples:    {run.samples}")
+    run.finish(model)
     return model
 
 
@@ -302,14 +305,6 @@ def _print_log_likelihood(model, digits, importance_samples, seed):
     print(f"Held-out digits: {len(digits)}")
     print(f"ELBO (k=1):      {elbo:.2f} nats")
     print(f"log p(x) (IWAE, k={importance_samples}): {iwae.mean():.2f} nats")
-
-
-def _save_and_export(model, output_dir: Path, name: str) -> None:
-    keras_path = output_dir / f"{name}.keras"
-    model.save(keras_path)
-    model.export(str(output_dir / "saved_model"), verbose=False)
-    print(f"Keras file: {keras_path}")
-    print(f"SavedModel: {output_dir / 'saved_model'}")
 
 
 # Style transfer.
@@ -344,8 +339,10 @@ def style_transfer(config) -> np.ndarray:
     `style_weight`, `total_variation_weight`, `steps`, `optimizer`,
     `learning_rate`, `init`, `size` (the longer side), `scales`,
     `preserve_color`, `blend_weights`, `style_strength`, `style_scale`,
-    `frames_dir`, `frame_every` and `seed`.
+    `frames_dir`, `frame_every`, `seed` and `overwrite` (needed to replace
+    an existing `output`).
     """
+    runs.refuse_to_overwrite(config.output, config.overwrite)
     backbone, weights = vgg_backbone(config.backbone, config.weights)
     model = StyleTransfer(
         backbone=backbone,
@@ -388,12 +385,19 @@ def train_style_network(config) -> AdaINStyleTransfer:
     `encoder_layer`, `base_filters` (the decoder's width), `style_weight`,
     `learning_rate`, `content` and `style` (lists of folders or image files),
     `image_size` (side of the square crops), `batch_size`, `epochs`,
-    `steps_per_epoch`, `time_budget`, `seed` and `output_dir`. Writes
-    `<output_dir>/adain.keras`, the SavedModel `<output_dir>/saved_model` and
-    `<output_dir>/samples.png` (each content image stylised with each style
-    image); `backup/` holds the `BackupAndRestore` state while training, so
-    that running it again resumes.
+    `steps_per_epoch`, `time_budget`, `seed`, `output_dir` and `overwrite`.
+    Writes `<output_dir>/adain.keras`, the SavedModel `<output_dir>/saved_model`
+    and `<output_dir>/samples.png` (each content image stylised with each
+    style image), by the rules of `kgen.runs.Run` (resume, `overwrite`,
+    divergence).
     """
+    # Before anything slow: a finished run or an unwritable directory stops here.
+    run = runs.Run(
+        config.output_dir,
+        "adain",
+        overwrite=config.overwrite,
+        finished_files=("samples.png",),
+    )
     backbone, weights = vgg_backbone(config.backbone, config.weights)
     model = AdaINStyleTransfer(
         networks.adain_decoder(
@@ -413,21 +417,18 @@ def train_style_network(config) -> AdaINStyleTransfer:
         batch_size=config.batch_size,
         seed=config.seed,
     )
-    output_dir = Path(config.output_dir)
     model.fit(
         pairs.repeat(),
         epochs=config.epochs,
         steps_per_epoch=config.steps_per_epoch,
         verbose=progress_verbosity(),
-        callbacks=[
-            *_time_budget(config),
-            keras.callbacks.BackupAndRestore(str(output_dir / "backup")),
-        ],
+        callbacks=run.callbacks(*_time_budget(config)),
     )
+    run.check_diverged()
     samples, cols = _style_samples(model, config.content, config.style, size)
-    data.save_grid(samples, output_dir / "samples.png", cols=cols)
-    print(f"Samples:    {output_dir / 'samples.png'}")
-    _save_and_export(model, output_dir, "adain")
+    data.save_grid(samples, run.output_dir / "samples.png", cols=cols)
+    print(f"Samples:    {run.output_dir / 'samples.png'}")
+    run.finish(model)
     return model
 
 

@@ -39,6 +39,7 @@ class Config:
     held_out: int = 1000
     quality_samples: int = 1000
     time_budget: float | None = None
+    overwrite: bool = False
     verbose: bool = False
     seed: int = 0
 

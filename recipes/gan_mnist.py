@@ -8,7 +8,8 @@ Runs offline on the embedded digits by default; any kgen dataset works:
 
 Writes `<output-dir>/samples/epoch_*.png`, `<output-dir>/gan_mnist.keras` and
 the SavedModel `<output-dir>/saved_model` (signature `generate(z)` -> images).
-Re-running with the same output dir resumes an interrupted run.
+Re-running with the same output dir resumes an interrupted run; replacing a
+finished one needs `--overwrite`.
 """
 
 import dataclasses
@@ -34,6 +35,7 @@ class Config:
     held_out: int = 1000
     quality_samples: int = 1000
     time_budget: float | None = None
+    overwrite: bool = False
     verbose: bool = False
     seed: int = 0
 

@@ -76,6 +76,7 @@ class Config:
     weights: str = dataclasses.field(
         default="imagenet", metadata={"help": "imagenet, hed (offline), or a file"}
     )
+    overwrite: bool = False
     verbose: bool = False
     seed: int = 0
 

@@ -53,11 +53,13 @@ class Config:
     weights: str = dataclasses.field(
         default="imagenet", metadata={"help": "imagenet, hed (offline), or a file"}
     )
+    overwrite: bool = False
     verbose: bool = False
     seed: int = 0
 
 
 def main(config: Config):
+    kgen.runs.refuse_to_overwrite(config.output, config.overwrite)
     backbone, weights = vgg_backbone(config.backbone, config.weights)
     model = kgen.StyleTransfer(
         backbone=backbone,

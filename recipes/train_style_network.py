@@ -68,6 +68,7 @@ class Config:
     style_weight: float = 10.0
     output_dir: str = "saved_models/adain"
     time_budget: float | None = None
+    overwrite: bool = False
     verbose: bool = False
     seed: int = 0
 

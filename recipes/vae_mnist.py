@@ -45,6 +45,7 @@ class Config:
     limit: int | None = None
     quality_samples: int = 1000
     time_budget: float | None = None
+    overwrite: bool = False
     verbose: bool = False
     seed: int = 0
 

@@ -11,7 +11,7 @@ import tensorflow as tf
 import kgen
 
 LATENT_DIM = 8
-METRIC_KEYS = {"d_loss", "g_loss", "d_real_accuracy", "d_fake_accuracy"}
+METRIC_KEYS = {"loss", "d_loss", "g_loss", "d_real_accuracy", "d_fake_accuracy"}
 
 
 def tiny_gan(seed=1):

@@ -417,6 +417,7 @@ def test_all_stabilizers_train_together(name, conditioning, tiny_images):
     assert number(model.d_optimizer.learning_rate) == pytest.approx(4e-4)
     assert number(model.g_optimizer.learning_rate) == pytest.approx(1e-4)
     assert set(history) == {
+        "loss",
         "d_loss",
         "g_loss",
         "d_real_accuracy",

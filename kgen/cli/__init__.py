@@ -34,6 +34,7 @@ INPUT_ERRORS = (ValueError, OSError, ImportError)
 KGEN_INPUT_ERRORS = {
     "kgen.data": "DatasetDownloadError",
     "kgen.networks.vgg": "WeightsDownloadError",
+    "kgen.runs": "TrainingDivergedError",
 }
 EPILOG = """\
 examples:
@@ -65,6 +66,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--backend",
         choices=BACKENDS,
         help="Keras backend to run on (default: KERAS_BACKEND, else tensorflow)",
+    )
+    common.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an existing output (file, SavedModel, finished run); "
+        "without it kgen stops and touches nothing",
     )
     common.add_argument(
         "--verbose",

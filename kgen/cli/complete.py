@@ -57,7 +57,7 @@ def add_parser(subparsers, common: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
-    from kgen import completion, data
+    from kgen import completion, data, runs
     from kgen.cli.loading import (
         GENERATIVE,
         is_generative,
@@ -65,6 +65,7 @@ def run(args: argparse.Namespace) -> None:
         load_keras_model,
     )
 
+    runs.refuse_to_overwrite(args.output, args.overwrite)
     if is_saved_model(args.model):
         raise ValueError(
             "complete needs the model's .keras file: it searches the latent "

@@ -32,9 +32,11 @@ def add_parser(subparsers, common: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> None:
     # Before loading the model: a bad target fails at once, in one line.
     check_output_path(args.saved_model, "SAVED_MODEL")
+    from kgen import runs
     from kgen.cli.loading import load_keras_model
     from kgen.export import SavedModelExport
 
+    runs.refuse_to_overwrite(args.saved_model, args.overwrite)
     model = load_keras_model(
         args.model,
         want="a kgen GAN, DCGAN, ConditionalGAN, VAE or AdaINStyleTransfer",

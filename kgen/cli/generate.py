@@ -53,9 +53,10 @@ def add_parser(subparsers, common: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
-    from kgen import data
+    from kgen import data, runs
     from kgen.cli.loading import generate_images, load_generator
 
+    runs.refuse_to_overwrite(args.output_dir or args.output, args.overwrite)
     generator = load_generator(args.model)
     images, labels, seed = generate_images(generator, args)
     if args.output_dir is not None:

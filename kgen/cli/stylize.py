@@ -124,8 +124,9 @@ def add_parser(subparsers, common: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
-    from kgen import images, recipes
+    from kgen import images, recipes, runs
 
+    runs.refuse_to_overwrite(args.output, args.overwrite)
     if args.model is None:
         recipes.style_transfer(args)
         return

@@ -13,7 +13,6 @@ SavedModel saved_model/. Running an interrupted training again with the same
 
 import argparse
 import textwrap
-from pathlib import Path
 
 from kgen.cli.arguments import (
     HelpFormatter,
@@ -91,9 +90,6 @@ def add_parser(subparsers, common: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> None:
     from kgen import recipes
 
-    backup = Path(args.output_dir) / "backup"
-    if backup.is_dir():
-        print(f"Resuming the interrupted run saved in {backup}")
     try:
         if args.model == "style-network":
             recipes.train_style_network(args)
@@ -270,8 +266,10 @@ def _add_model(models, common, name, what, description, epochs, batch_size):
     parser.add_argument(
         "--output-dir",
         default=f"runs/{name}",
-        help="where samples, the .keras file and the SavedModel go",
+        help="where samples, the .keras file and the SavedModel go; a run "
+        "interrupted there resumes",
     )
+
     parser.add_argument(
         "--seed", type=int, default=0, help="seed of the data order and the noise"
     )

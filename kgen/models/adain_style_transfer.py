@@ -18,13 +18,19 @@ from kgen.models.generative import (
 from kgen.networks.adain import adain_decoder, encoder_channels, encoder_layer_position
 from kgen.networks.validation import check_number, check_optimizer
 from kgen.networks.vgg import vgg_features
+from kgen.saving import SafeSaving
 
 STYLE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1")
 
 
 @keras.saving.register_keras_serializable(package="kgen")
 class AdaINStyleTransfer(
-    PipelineFit, RecordedCompile, SavedModelExport, backend.BackendSteps, keras.Model
+    PipelineFit,
+    RecordedCompile,
+    SafeSaving,
+    SavedModelExport,
+    backend.BackendSteps,
+    keras.Model,
 ):
     """Feed-forward transfer of any style (Huang & Belongie 2017).
 

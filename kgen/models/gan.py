@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from kgen import backend, losses
+from kgen.augmentation import DiffAugment
 from kgen.export import SavedModelExport
 from kgen.models.generative import (
     Generative,
@@ -13,6 +14,7 @@ from kgen.models.generative import (
     from_config_with_networks,
 )
 from kgen.networks.validation import check_number, check_positive
+from kgen.saving import SafeSaving
 
 
 def default_optimizer(learning_rate: float = 2e-4):
@@ -43,7 +45,9 @@ def averaged_copy(generator):
 
 
 @keras.saving.register_keras_serializable(package="kgen")
-class GAN(Generative, PipelineFit, RecordedCompile, SavedModelExport, keras.Model):
+class GAN(
+    Generative, PipelineFit, RecordedCompile, SafeSaving, SavedModelExport, keras.Model
+):
     """A generative adversarial network with its own `train_step`.
 
     Each training step draws fresh noise, updates the discriminator
@@ -52,6 +56,12 @@ class GAN(Generative, PipelineFit, RecordedCompile, SavedModelExport, keras.Mode
     optimizers (wrapped in a `keras.optimizers.MultiOptimizer` so that every
     backend saves, restores and traces both). Calling the model runs the
     generator, so `predict` and `export` map latent vectors to images.
+
+    Metrics: `d_loss`, `g_loss`, `d_real_accuracy`, `d_fake_accuracy`
+    (the fractions of real and generated images D classifies right) and
+    `loss = d_loss + g_loss`, which has no meaning of its own but goes NaN
+    or inf when either loss does, so that Keras' `TerminateOnNaN` and other
+    callbacks that watch `loss` work.
 
     Stabilisers: `ema=` keeps an exponential moving average of the generator's
     weights; `compile()` takes `r1_weight=`, `label_smoothing=`,
@@ -151,6 +161,9 @@ class GAN(Generative, PipelineFit, RecordedCompile, SavedModelExport, keras.Mode
         self.ema_generator = None if ema is None else averaged_copy(generator)
         self.image_shape = image_shape
         self.seed_generator = keras.random.SeedGenerator(seed)
+        # loss = d_loss + g_loss: one number that goes NaN when either does,
+        # so Keras' TerminateOnNaN and monitor="loss" callbacks work on GANs.
+        self.loss_tracker = keras.metrics.Mean(name="loss")
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
         self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
         self.d_real_accuracy_tracker = keras.metrics.Mean(name="d_real_accuracy")
@@ -207,6 +220,7 @@ class GAN(Generative, PipelineFit, RecordedCompile, SavedModelExport, keras.Mode
         instance_noise: float = 0.0,
         instance_noise_decay_steps: int | None = None,
         loss_scale_factor: float | None = None,
+        augmentation: str | None = None,
         **kwargs,
     ):
         """Configures training.
@@ -247,6 +261,12 @@ class GAN(Generative, PipelineFit, RecordedCompile, SavedModelExport, keras.Mode
                 to none otherwise. (Keras' dynamic `LossScaleOptimizer`
                 cannot sit inside the `MultiOptimizer` that holds the two
                 optimizers, so GANs scale statically.)
+            augmentation: a DiffAugment policy (Zhao et al. 2020), e.g.
+                `"translation,cutout"`: the real and the generated images D
+                sees in training are randomly shifted and cut out, the same
+                way, differentiably, so D cannot memorise a small training
+                set; see `kgen.augmentation.DiffAugment`. `None` (default)
+                shows D the images as they are.
             **kwargs: passed to `keras.Model.compile` (`jit_compile`,
                 `steps_per_execution`, `run_eagerly`).
         """
@@ -276,7 +296,9 @@ class GAN(Generative, PipelineFit, RecordedCompile, SavedModelExport, keras.Mode
             check_positive("instance_noise_decay_steps", instance_noise_decay_steps)
             if not instance_noise:
                 raise ValueError("instance_noise_decay_steps needs instance_noise > 0")
+        augment = None if augmentation is None else DiffAugment(augmentation)
         self.adversarial_loss = adversarial_loss
+        self.augment = augment
         self.d_optimizer = d_optimizer
         self.g_optimizer = g_optimizer
         self.discriminator_steps = discriminator_steps
@@ -310,6 +332,7 @@ class GAN(Generative, PipelineFit, RecordedCompile, SavedModelExport, keras.Mode
             instance_noise=instance_noise,
             instance_noise_decay_steps=instance_noise_decay_steps,
             loss_scale_factor=loss_scale_factor,
+            augmentation=augmentation,
             **kwargs,
         )
 
@@ -322,6 +345,7 @@ class GAN(Generative, PipelineFit, RecordedCompile, SavedModelExport, keras.Mode
     @property
     def metrics(self):
         trackers = [
+            self.loss_tracker,
             self.d_loss_tracker,
             self.g_loss_tracker,
             self.d_real_accuracy_tracker,
@@ -352,6 +376,7 @@ class GAN(Generative, PipelineFit, RecordedCompile, SavedModelExport, keras.Mode
         self.optimizer.iterations.assign_add(1)
         if self.r1_weight:
             self.r1_penalty_tracker.update_state(r1)
+        self.loss_tracker.update_state(d_loss + g_loss)
         self.d_loss_tracker.update_state(d_loss)
         self.g_loss_tracker.update_state(g_loss)
         self.d_real_accuracy_tracker.update_state(
@@ -393,13 +418,19 @@ class GAN(Generative, PipelineFit, RecordedCompile, SavedModelExport, keras.Mode
         noise = backend.normal(ops.shape(images), seed=self.seed_generator)
         return images + noise_std * noise
 
+    def _augmented(self, images):
+        """What D sees of `images` in training: their DiffAugment views, if any."""
+        if self.augment is None:
+            return images
+        return self.augment(images, self.seed_generator)
+
     def _discriminator_step(self, real_images, conditions, batch_size, noise_std):
         z = self._sample_latent(batch_size)
         fake_images = ops.stop_gradient(self._generate(z, conditions, training=True))
         # D only ever sees noisy images, so R1 and the gradient penalty act
         # where D is evaluated.
-        real_images = self._with_instance_noise(real_images, noise_std)
-        fake_images = self._with_instance_noise(fake_images, noise_std)
+        real_images = self._augmented(self._with_instance_noise(real_images, noise_std))
+        fake_images = self._augmented(self._with_instance_noise(fake_images, noise_std))
         variables = self.discriminator.trainable_variables
         # Only the cross-entropy losses take label_smoothing (checked in compile).
         smoothing = (
@@ -443,6 +474,7 @@ class GAN(Generative, PipelineFit, RecordedCompile, SavedModelExport, keras.Mode
             fake_images = self._generate(z, conditions, training=True)
             if noise is not None:
                 fake_images = fake_images + noise
+            fake_images = self._augmented(fake_images)
             fake_logits = self._discriminate(fake_images, conditions, training=True)
             return self.adversarial_loss.generator_loss(fake_logits), None
 

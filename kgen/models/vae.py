@@ -17,6 +17,7 @@ from kgen.models.generative import (
     predict_in_batches,
 )
 from kgen.networks.validation import check_number, check_optimizer
+from kgen.saving import SafeSaving
 
 LIKELIHOODS = ("bernoulli", "gaussian")
 
@@ -26,6 +27,7 @@ class VAE(
     Generative,
     PipelineFit,
     RecordedCompile,
+    SafeSaving,
     SavedModelExport,
     backend.BackendSteps,
     keras.Model,

@@ -85,8 +85,9 @@ def _bounds(low, high, low_inclusive, high_inclusive) -> str:
 
 
 def check_optimizer(name: str, optimizer) -> None:
-    """Raises if a Keras optimizer's fixed learning rate is not finite and positive.
+    """Raises if a Keras optimizer's fixed learning rate is negative, NaN or inf.
 
+    0 is allowed: it freezes a network (e.g. to train only the other one).
     Schedules (and optimizers of other libraries) are left alone: a warm-up
     schedule may legitimately start at 0.
     """
@@ -103,8 +104,8 @@ def check_optimizer(name: str, optimizer) -> None:
         return
     # float(): NumPy 2 warns about some backends' variables' __array__.
     value = float(learning_rate)
-    if not (math.isfinite(value) and value > 0):
+    if not (math.isfinite(value) and value >= 0):
         raise ValueError(
-            f"{name} has learning_rate={value!r}; give it a finite, positive "
+            f"{name} has learning_rate={value!r}; give it a finite, non-negative "
             "learning rate"
         )

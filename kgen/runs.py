@@ -1,0 +1,144 @@
+"""A training run's output directory: resume, overwrite, divergence, clean-up.
+
+The recipes and `kgen train` write everything of a run under one
+`--output-dir`: `samples/`, `<name>.keras`, `saved_model/`, and while
+training `backup/`. This module holds the rules that keep that work safe:
+
+- a directory holding a finished model is not trained into again without
+  `--overwrite` (`overwrite=True`); the command stops before touching it;
+- a directory holding an unfinished run's backup resumes it;
+- the directory must be writable, which is checked before training starts;
+- a run that diverges saves nothing, keeps its last good backup and ends
+  with `TrainingDivergedError`;
+- the backup is deleted only once the final `.keras` file and SavedModel
+  are written (each atomically).
+
+```python
+run = kgen.runs.Run("runs/dcgan", "dcgan", overwrite=False)
+model.fit(train, epochs=20, callbacks=run.callbacks())
+run.finish(model)  # raises TrainingDivergedError, or saves, exports, cleans up
+```
+"""
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from kgen import callbacks
+
+
+class TrainingDivergedError(RuntimeError):
+    """A run stopped because a metric or weight became NaN or inf."""
+
+
+class Run:
+    """The output directory of one training run of a model called `name`.
+
+    Args:
+        output_dir: the run's directory.
+        name: the model's file name, without `.keras`.
+        overwrite: replace a finished model in `output_dir` (and drop any
+            unfinished backup and old sample grids) instead of refusing.
+        finished_files: other files that mark a finished run (besides
+            `<name>.keras` and `saved_model/`), e.g. `("samples.png",)`.
+    """
+
+    def __init__(
+        self, output_dir, name: str, overwrite: bool = False, finished_files=()
+    ):
+        self.output_dir = Path(output_dir)
+        self.name = name
+        self.keras_path = self.output_dir / f"{name}.keras"
+        self.saved_model = self.output_dir / "saved_model"
+        self.backup_dir = self.output_dir / "backup"
+        self.samples = self.output_dir / "samples"
+        finished = [self.keras_path, self.saved_model]
+        finished += [self.output_dir / f for f in finished_files]
+        self._prepare(overwrite, finished)
+        self.guard = callbacks.DivergenceGuard()
+        self.backup = callbacks.BackupAndRestore(
+            self.backup_dir, delete_checkpoint=False
+        )
+
+    def _prepare(self, overwrite, finished):
+        if self.output_dir.exists() and not self.output_dir.is_dir():
+            raise ValueError(
+                f"--output-dir {self.output_dir} is a file, not a directory; "
+                f"choose another --output-dir"
+            )
+        done = [path.name for path in finished if path.exists()]
+        if overwrite:
+            for stale in (self.backup_dir, self.samples):
+                shutil.rmtree(stale, ignore_errors=True)
+        elif done and not self.backup_dir.exists():
+            raise FileExistsError(
+                f"{self.output_dir} already holds a finished run "
+                f"({', '.join(done)}); pass --overwrite to replace it, or "
+                f"choose another --output-dir"
+            )
+        _check_writable(self.output_dir)
+
+    def callbacks(self, *first) -> list:
+        """`fit` callbacks: `first`, the divergence guard, then the backup last.
+
+        Callbacks that write per-epoch files (`SampleGrid`) go in `first`,
+        after the guard, so that they see `stop_training` on a bad epoch.
+        """
+        return [self.guard, *first, self.backup]
+
+    def check_diverged(self) -> None:
+        """Raises `TrainingDivergedError` if the guard stopped training; saves nothing."""
+        if self.guard.diverged:
+            kept = (
+                f"the last good checkpoint is kept in {self.backup_dir}"
+                if self.backup_dir.exists()
+                else "no epoch finished before it, so there is no checkpoint"
+            )
+            raise TrainingDivergedError(f"{self.guard.diverged}; nothing saved, {kept}")
+
+    def finish(self, model) -> None:
+        """Saves `<name>.keras` and the SavedModel, then deletes the backup.
+
+        Raises `TrainingDivergedError` instead, saving nothing and keeping the last
+        good backup, if the guard stopped training.
+        """
+        self.check_diverged()
+        model.save(self.keras_path)
+        model.export(str(self.saved_model), verbose=False)
+        print(f"Keras file: {self.keras_path}")
+        print(f"SavedModel: {self.saved_model}")
+        self.backup.delete()
+
+
+def refuse_to_overwrite(path, overwrite: bool) -> None:
+    """Raises `FileExistsError` if `path` exists (a non-empty directory or a
+    file) and `overwrite` is False; the CLI's and recipes' `--overwrite` rule
+    for their output files."""
+    path = Path(path)
+    if overwrite or not path.exists():
+        return
+    if path.is_dir() and not any(path.iterdir()):
+        return
+    raise FileExistsError(
+        f"{path} already exists; pass --overwrite to replace it, or choose "
+        f"another output path"
+    )
+
+
+def _check_writable(directory: Path) -> None:
+    """Creates `directory` and writes a probe file there, or raises a clear error."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=directory, prefix=".probe-"):
+            pass
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise PermissionError(
+            f"Cannot write to --output-dir {directory} ({reason}); choose a "
+            f"writable directory"
+        ) from None
+    if not os.access(directory, os.W_OK):
+        raise PermissionError(
+            f"Cannot write to --output-dir {directory}; choose a writable directory"
+        )
