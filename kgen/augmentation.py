@@ -49,8 +49,8 @@ class DiffAugment:
     ):
         if not isinstance(policy, str):
             raise ValueError(
-                f"augmentation must be a policy string such as "
-                f"'translation,cutout', got {policy!r}"
+                f"augmentation={policy!r} is not a policy; pass a string such "
+                f"as 'translation,cutout'"
             )
         names = [name.strip() for name in policy.split(",") if name.strip()]
         unknown = [name for name in names if name not in POLICIES]
@@ -72,6 +72,7 @@ class DiffAugment:
 
     def __call__(self, images, seed):
         """Augments a batch `(batch, height, width, channels)` of images in [-1, 1]."""
+        images = ops.convert_to_tensor(images)
         for name in self.names:
             images = getattr(self, f"_{name}")(images, seed)
         return images

@@ -28,8 +28,12 @@ config = kgen.config.parse_config(Config, ["--epochs", "3"])
 
 import argparse
 import dataclasses
+import os
+import sys
 import types
 import typing
+
+from kgen import errors
 
 # Help for the flags every recipe shares; a field's own `metadata["help"]` wins.
 COMMON_HELP = {
@@ -124,3 +128,29 @@ def parse_config(
                 dest=field.name,
             )
     return config_cls(**vars(parser.parse_args(argv)))
+
+
+def run(main, config_cls, description: str | None = None, argv=None):
+    """A recipe's `__main__`: parses the flags and runs `main(config)`.
+
+    Bad input (a missing file, a finished run without `--overwrite`, a
+    diverged run; see `kgen.errors`) ends the script with one line,
+    `<script>: error: <reason>`, and exit status 1, as the `kgen` command
+    does; `KGEN_DEBUG=1` shows the traceback.
+
+    Example:
+
+    ```python
+    if __name__ == "__main__":
+        kgen.config.run(main, Config, __doc__)
+    ```
+    """
+    config = parse_config(config_cls, argv, description=description)
+    try:
+        return main(config)
+    except Exception as error:
+        if errors.show_traceback() or not errors.is_input_error(error):
+            raise
+        program = os.path.basename(sys.argv[0]) if sys.argv else "recipe"
+        print(f"{program}: error: {errors.one_line(error)}", file=sys.stderr)
+        raise SystemExit(1) from None

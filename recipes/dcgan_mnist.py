@@ -48,4 +48,4 @@ def main(config: Config) -> kgen.DCGAN:
 
 
 if __name__ == "__main__":
-    main(kgen.config.parse_config(Config, description=__doc__))
+    kgen.config.run(main, Config, __doc__)

@@ -62,4 +62,4 @@ def main(config: Config) -> kgen.VAE:
 
 
 if __name__ == "__main__":
-    main(kgen.config.parse_config(Config, description=__doc__))
+    kgen.config.run(main, Config, __doc__)

@@ -207,6 +207,14 @@ def test_a_killed_recipe_resumes_and_says_so(tmp_path):
     restored = keras.saving.load_model(output_dir / "gan_mnist.keras")
     assert int(restored.optimizer.iterations.numpy()) == 2 * (epoch + 1)
     assert not (output_dir / "backup").exists()
+    # Once more: the run is finished, so the recipe stops in one line.
+    again = subprocess.run(
+        [*command, "--epochs", "1"], capture_output=True, text=True, timeout=300
+    )
+    assert again.returncode == 1
+    assert again.stderr.strip().splitlines()[-1].startswith("gan_mnist.py: error: ")
+    assert "already holds a finished run" in again.stderr
+    assert "Traceback" not in again.stderr
 
 
 # Overwriting finished work.

@@ -23,19 +23,11 @@ import os
 import sys
 import warnings
 
-from kgen import logs
+from kgen import errors, logs
 from kgen.cli import complete, evaluate, export, generate, stylize, train
 from kgen.cli.arguments import BACKENDS, HelpFormatter, Parser
 
 SUBCOMMANDS = (train, generate, stylize, complete, evaluate, export)
-# What bad input raises; anything else is a bug and keeps its traceback.
-INPUT_ERRORS = (ValueError, OSError, ImportError)
-# kgen's own input errors, by module: a module that is not loaded raised none.
-KGEN_INPUT_ERRORS = {
-    "kgen.data": "DatasetDownloadError",
-    "kgen.networks.vgg": "WeightsDownloadError",
-    "kgen.runs": "TrainingDivergedError",
-}
 EPILOG = """\
 examples:
   kgen train dcgan --epochs 5                      # embedded digits, offline
@@ -101,19 +93,10 @@ def main(argv: list[str] | None = None) -> int:
         hint = f"; {interrupt}" if str(interrupt) else ""
         parser.exit(130, f"\nkgen: interrupted{hint}\n")
     except Exception as error:
-        if os.environ.get("KGEN_DEBUG") or not _is_input_error(error):
+        if errors.show_traceback() or not errors.is_input_error(error):
             raise
-        parser.exit(1, f"kgen: error: {_one_line(error)}\n")
+        parser.exit(1, f"kgen: error: {errors.one_line(error)}\n")
     return 0
-
-
-def _is_input_error(error: BaseException) -> bool:
-    """Whether `error` says the input was bad (rather than that kgen has a bug)."""
-    errors = list(INPUT_ERRORS)
-    for module, name in KGEN_INPUT_ERRORS.items():
-        if module in sys.modules:
-            errors.append(getattr(sys.modules[module], name))
-    return isinstance(error, tuple(errors))
 
 
 def _switch_backend(requested: str | None, argv: list[str]) -> None:
@@ -149,8 +132,3 @@ def _switch_backend(requested: str | None, argv: list[str]) -> None:
 def _show_warning(message, category, filename, lineno, file=None, line=None):
     """Warnings as `kgen: warning: ...`, without the source line that raised them."""
     print(f"kgen: warning: {message}", file=file or sys.stderr)
-
-
-def _one_line(error: BaseException) -> str:
-    """The error's message on one line (Keras' messages span several)."""
-    return " ".join(str(error).split()) or type(error).__name__

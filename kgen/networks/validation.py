@@ -102,8 +102,12 @@ def check_optimizer(name: str, optimizer) -> None:
         or callable(learning_rate)
     ):
         return
-    # float(): NumPy 2 warns about some backends' variables' __array__.
-    value = float(learning_rate)
+    try:
+        # float(): NumPy 2 warns about some backends' variables' __array__.
+        value = float(learning_rate)
+    except TypeError:
+        # Under tf.distribute the variable holds a MirroredVariable.
+        value = float(keras.ops.convert_to_numpy(learning_rate.value.read_value()))
     if not (math.isfinite(value) and value >= 0):
         raise ValueError(
             f"{name} has learning_rate={value!r}; give it a finite, non-negative "
