@@ -12,6 +12,8 @@ The child is also a command: `KERAS_BACKEND=tensorflow python -m kgen.export
 model.keras saved_models/name` turns a `.keras` file into a SavedModel.
 """
 
+import functools
+import inspect
 import os
 import shutil
 import subprocess
@@ -30,6 +32,15 @@ class SavedModelExport:
     def export_endpoints(self) -> list:
         """`[(name, function, input_signature), ...]`; the first is the default."""
         raise NotImplementedError
+
+    def export_input_ranges(self) -> dict:
+        """`{argument: (low, high)}`: served inputs that must lie in a range.
+
+        The SavedModel checks them on every call and fails with an
+        `InvalidArgumentError` naming the argument, for values outside the
+        range and NaN; e.g. AdaIN's `{"alpha": (0.0, 1.0)}`.
+        """
+        return {}
 
     def export(
         self,
@@ -77,8 +88,14 @@ def export_saved_model(model, filepath, verbose=None):
     # leaves the previous SavedModel whole, never its .pb with new variables.
     partial = target.with_name(f".{target.name}.partial-{os.getpid()}")
     shutil.rmtree(partial, ignore_errors=True)
+    ranges = model.export_input_ranges()
     try:
-        if keras.backend.backend() == "torch":
+        # The range checks are TensorFlow ops, which JAX's jax2tf-converted
+        # endpoints cannot hold: such models are traced by TensorFlow, as
+        # PyTorch's always are.
+        if keras.backend.backend() == "torch" or (
+            ranges and keras.backend.backend() == "jax"
+        ):
             _export_in_tensorflow_child(model, partial)
         else:
             archive = keras.export.ExportArchive()
@@ -86,6 +103,8 @@ def export_saved_model(model, filepath, verbose=None):
             # (tracking a sub-network again would duplicate them on JAX).
             archive.track(model)
             for name, function, input_signature in endpoints:
+                if ranges:
+                    function = _with_range_checks(function, ranges)
                 archive.add_endpoint(name, function, input_signature)
             # Keras' verbose output lists every captured tensor: a dozen lines.
             archive.write_out(str(partial), verbose=False)
@@ -95,6 +114,34 @@ def export_saved_model(model, filepath, verbose=None):
     if verbose is None or verbose:
         names = ", ".join([name for name, *_ in endpoints] + ["serving_default"])
         print(f"SavedModel written to {filepath} (signatures: {names})")
+
+
+def _with_range_checks(function, ranges):
+    """`function` preceded by TensorFlow checks of the arguments in `ranges`.
+
+    The wrapper keeps `function`'s argument names (`functools.wraps`), which
+    become the signature's.
+    """
+    import tensorflow as tf
+
+    names = list(inspect.signature(function).parameters)
+
+    @functools.wraps(function)
+    def checked(*args):
+        checks = []
+        for name, value in zip(names, args, strict=True):
+            if name not in ranges:
+                continue
+            low, high = ranges[name]
+            message = f"{name} must be a finite number in [{low}, {high}]"
+            # NaN fails both comparisons' negations: x >= low and x <= high
+            # are False for NaN, so the assertion below catches it too.
+            inside = tf.logical_and(value >= low, value <= high)
+            checks.append(tf.debugging.Assert(tf.reduce_all(inside), [message]))
+        with tf.control_dependencies(checks):
+            return function(*args)
+
+    return checked
 
 
 def replace_directory(source: Path, target: Path) -> None:

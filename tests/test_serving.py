@@ -236,3 +236,43 @@ def test_signatures_reject_the_wrong_dtype_and_rank(served, name):
         assert outputs.get(f"{name}.{signature}.rejects_float64"), signature
         assert outputs.get(f"{name}.{signature}.rejects_rank"), signature
         assert outputs.get(f"{name}.{signature}.signature_rejects_float64"), signature
+
+
+def test_served_adain_refuses_alpha_outside_zero_one(served):
+    _, _, dirs = served
+    script = UNIMPORTABLE + (
+        "import numpy as np, tensorflow as tf\n"
+        "served = tf.saved_model.load(sys.argv[1])\n"
+        "stylize = served.stylize\n"
+        "content, style = np.load(sys.argv[2]), np.load(sys.argv[3])\n"
+        "for alpha in (2.0, -0.5, float('nan'), 0.5):\n"
+        "    try:\n"
+        "        out = stylize(content=content, style=style,\n"
+        "                      alpha=np.full((len(content), 1), alpha, 'float32'))\n"
+        "        print(alpha, 'ok', bool(np.isfinite(out['images'].numpy()).all()))\n"
+        "    except tf.errors.InvalidArgumentError as error:\n"
+        "        print(alpha, 'refused', 'alpha must be a finite number in [0.0, 1.0]'\n"
+        "              in error.message)\n"
+    )
+    root = Path(dirs["adain"]).parent
+    np.save(root / "content.npy", CONTENT)
+    np.save(root / "style.npy", STYLE)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            script,
+            dirs["adain"],
+            str(root / "content.npy"),
+            str(root / "style.npy"),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.split("\n")[:4] == [
+        "2.0 refused True",
+        "-0.5 refused True",
+        "nan refused True",
+        "0.5 ok True",
+    ]

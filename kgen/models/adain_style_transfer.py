@@ -307,6 +307,10 @@ class AdaINStyleTransfer(
             )
         ]
 
+    def export_input_ranges(self):
+        """The served `stylize` refuses `alpha` outside [0, 1] and NaN."""
+        return {"alpha": (0.0, 1.0)}
+
     def get_config(self):
         config = super().get_config()
         config.update(
