@@ -354,7 +354,9 @@ def test_conditional_gan_needs_labelled_data_and_two_input_networks(tiny_images)
             num_classes=10,
         )
     # num_classes is required, and keyword-only: no positional mix-up with seed.
-    with pytest.raises(TypeError, match="required keyword-only argument: 'num_classes'"):
+    with pytest.raises(
+        TypeError, match="required keyword-only argument: 'num_classes'"
+    ):
         kgen.ConditionalGAN(
             kgen.networks.mlp_generator(latent_dim=8, num_classes=10),
             kgen.networks.mlp_discriminator(num_classes=10),
@@ -391,3 +393,30 @@ def test_steps_per_execution_runs_every_step(tiny_images):
     assert all(math.isfinite(v) for values in history.history.values() for v in values)
     assert int(model.d_optimizer.iterations.numpy()) == 8
     assert int(model.g_optimizer.iterations.numpy()) == 8
+
+
+def test_gans_evaluate_and_validate_without_updating(build, tiny_images):
+    model = build()
+    model.compile()
+    labels = np.arange(len(tiny_images)) % 10
+    data = (
+        (tiny_images, labels)
+        if isinstance(model, kgen.ConditionalGAN)
+        else (
+            tiny_images,
+            None,
+        )
+    )
+    before = weights_of(model)
+    results = model.evaluate(*data, batch_size=16, verbose=0, return_dict=True)
+    assert set(results) == METRIC_KEYS
+    assert all(math.isfinite(v) for v in results.values())
+    assert results["loss"] == pytest.approx(
+        results["d_loss"] + results["g_loss"], rel=1e-5
+    )
+    for old, new in zip(before, weights_of(model), strict=True):
+        np.testing.assert_array_equal(old, new)
+    history = train(
+        model, tiny_images, batch_size=16, epochs=1, validation_data=data
+    ).history
+    assert {f"val_{key}" for key in METRIC_KEYS} <= set(history)

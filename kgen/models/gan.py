@@ -376,6 +376,36 @@ class GAN(
         self.optimizer.iterations.assign_add(1)
         if self.r1_weight:
             self.r1_penalty_tracker.update_state(r1)
+        self._record_losses(d_loss, g_loss, real_logits, fake_logits)
+        return {metric.name: metric.result() for metric in self.metrics}
+
+    def test_step(self, *args):
+        return backend.test_step(self, *args)
+
+    def stateful_test_step(self, data):
+        """`evaluate()` and `fit(validation_data=...)`: the training metrics on
+        held-out real images against fresh samples, updating nothing.
+
+        Both networks run in inference mode (batch-norm statistics, no
+        dropout), without instance noise or augmentation; `r1_penalty` is a
+        training-only term and is not reported.
+        """
+        real_images, conditions = self._unpack(data)
+        real_images = ops.convert_to_tensor(real_images)
+        z = self._sample_latent(ops.shape(real_images)[0])
+        fake_images = self._generate(z, conditions, training=False)
+        real_logits = self._discriminate(real_images, conditions, training=False)
+        fake_logits = self._discriminate(fake_images, conditions, training=False)
+        d_loss = self.adversarial_loss.discriminator_loss(real_logits, fake_logits)
+        g_loss = self.adversarial_loss.generator_loss(fake_logits)
+        self._record_losses(d_loss, g_loss, real_logits, fake_logits)
+        return {
+            metric.name: metric.result()
+            for metric in self.metrics
+            if metric is not self.r1_penalty_tracker
+        }
+
+    def _record_losses(self, d_loss, g_loss, real_logits, fake_logits):
         self.loss_tracker.update_state(d_loss + g_loss)
         self.d_loss_tracker.update_state(d_loss)
         self.g_loss_tracker.update_state(g_loss)
@@ -385,7 +415,6 @@ class GAN(
         self.d_fake_accuracy_tracker.update_state(
             ops.mean(ops.cast(fake_logits < 0, "float32"))
         )
-        return {metric.name: metric.result() for metric in self.metrics}
 
     def _unpack(self, data):
         """Returns `(images, conditions)`; an unconditional GAN has no conditions."""
