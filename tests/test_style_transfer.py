@@ -185,6 +185,30 @@ def test_adam_runs_through_fit_and_saves_frames(model, tmp_path):
     assert frames == ["step_00003.png", "step_00006.png"]
 
 
+@pytest.mark.parametrize("optimizer", ["adam", "lbfgs"])
+def test_style_strength_applies_on_every_call(model, optimizer):
+    """The traced step is reused at the same size; it must read each call's strength."""
+    content, style = _gradient_photo(), _stripes()
+    for strength in (1.0, 0.0, 3.0):
+        model.stylize(
+            content,
+            style,
+            steps=2,
+            optimizer=optimizer,
+            style_strength=strength,
+            verbose=0,
+        )
+        # Every entry, those the compiled step logged included.
+        for step in range(len(model.optimization_log["loss"])):
+            log = {term: v[step] for term, v in model.optimization_log.items()}
+            expected = (
+                model.content_weight * log["content_loss"]
+                + model.style_weight * strength * log["style_loss"]
+                + model.total_variation_weight * log["total_variation_loss"]
+            )
+            assert log["loss"] == pytest.approx(expected, rel=1e-4), (strength, step)
+
+
 def test_coarse_to_fine_and_noise_init(model):
     content, style = _gradient_photo(32, 40), _stripes()
     painted = model.stylize(

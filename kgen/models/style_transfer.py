@@ -114,7 +114,11 @@ class StyleTransfer(backend.BackendSteps, keras.Model):
         # compile() overwrites it with the resolved value.
         self.xla_setting = jit_compile
         self._extractor = None
-        self._style_strength = 1.0
+        # A variable, not a Python float: the traced step, reused across
+        # stylize() calls at the same size, must read each call's value.
+        self.style_strength = self.add_weight(
+            shape=(), initializer="ones", trainable=False, name="style_strength"
+        )
         # Set per stylize() call (and per resolution): see _set_variables.
         self.canvas = None
         self.content_targets = []
@@ -163,7 +167,7 @@ class StyleTransfer(backend.BackendSteps, keras.Model):
         total_variation_loss = ops.mean(losses.total_variation_loss(image))
         loss = (
             self.content_weight * content_loss
-            + self.style_weight * self._style_strength * style_loss
+            + self.style_weight * self.style_strength * style_loss
             + self.total_variation_weight * total_variation_loss
         )
         return {
@@ -341,7 +345,7 @@ class StyleTransfer(backend.BackendSteps, keras.Model):
                 f"optimizer must be one of {OPTIMIZERS} or a keras.optimizers."
                 f"Optimizer, got {optimizer!r}"
             )
-        self._style_strength = float(style_strength)
+        self.style_strength.assign(float(style_strength))
         height, width = content.shape[:2]
         coarsest = (height // 2 ** (scales - 1), width // 2 ** (scales - 1))
         if min(coarsest) < self._min_size():
