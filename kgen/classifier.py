@@ -20,7 +20,7 @@ import keras
 import numpy as np
 from keras import layers
 
-from kgen import data
+from kgen import data, saving
 from kgen.networks.validation import check_image_shape, check_positive
 
 DEFAULT_CACHE_DIR = Path(os.environ.get("KGEN_CACHE", Path.home() / ".cache" / "kgen"))
@@ -108,10 +108,8 @@ def train_digit_classifier(
     )
     model.fit(images, labels, epochs=epochs, batch_size=batch_size, verbose=verbose)
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(path.name + ".partial.keras")
-        model.save(partial)
-        os.replace(partial, path)
+        with saving.atomic_path(path) as partial:
+            model.save(partial)
     return model
 
 

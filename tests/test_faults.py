@@ -114,6 +114,34 @@ def test_a_crash_while_backing_up_keeps_the_previous_backup(tiny_images, tmp_pat
     assert not backup_dir.exists()  # deleted once training ended well
 
 
+def test_a_crash_while_saving_the_final_model_keeps_the_run(
+    tiny_images, tmp_path, monkeypatch, capsys
+):
+    model = tiny_gan()
+    run = runs.Run(tmp_path, "gan")
+    model.fit(
+        tiny_images, batch_size=16, epochs=2, verbose=0, callbacks=run.callbacks()
+    )
+    monkeypatch.setattr(keras.Model, "save", half_written())
+    with pytest.raises(OSError, match="disk full"):
+        run.finish(model)
+    monkeypatch.undo()
+    assert not run.keras_path.exists() and leftovers(tmp_path) == []
+    assert run.backup_dir.is_dir()  # the trained state survived
+    # The same run again: not refused as finished, resumed after its last
+    # epoch, so nothing is trained twice, and then saved.
+    again = tiny_gan()
+    run = runs.Run(tmp_path, "gan")
+    again.fit(
+        tiny_images, batch_size=16, epochs=2, verbose=0, callbacks=run.callbacks()
+    )
+    assert "Resuming from epoch 2" in capsys.readouterr().out
+    run.finish(again)
+    assert not run.backup_dir.exists()
+    restored = keras.saving.load_model(run.keras_path)
+    assert int(keras.ops.convert_to_numpy(restored.optimizer.iterations)) == 4
+
+
 def test_a_corrupt_backup_names_the_file_and_how_to_start_over(tiny_images, tmp_path):
     backup_dir = tmp_path / "backup"
     backup_dir.mkdir()

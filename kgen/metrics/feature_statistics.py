@@ -6,6 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
+from kgen import saving
+
 
 @dataclasses.dataclass(frozen=True)
 class FeatureStatistics:
@@ -50,13 +52,14 @@ class FeatureStatistics:
     def save(self, path: str | os.PathLike) -> Path:
         """Writes an `.npz` file atomically (temporary file, then `os.replace`)."""
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # np.savez adds ".npz" to names without it, so the temporary name ends so.
-        partial = path.with_name(f"{path.name}.partial.{os.getpid()}.npz")
-        np.savez(
-            partial, features=self.features, mean=self.mean, covariance=self.covariance
-        )
-        os.replace(partial, path)
+        # The temporary name keeps ".npz", which np.savez would otherwise add.
+        with saving.atomic_path(path) as partial:
+            np.savez(
+                partial,
+                features=self.features,
+                mean=self.mean,
+                covariance=self.covariance,
+            )
         return path
 
     @classmethod
