@@ -13,7 +13,7 @@ import numpy as np
 from kgen import classifier as classifier_lib
 from kgen import data, saving
 from kgen import metrics as metrics_lib
-from kgen.networks.validation import check_positive
+from kgen.networks.validation import check_number, check_positive
 
 
 class SampleGrid(keras.callbacks.Callback):
@@ -103,16 +103,9 @@ class TimeBudget(keras.callbacks.Callback):
 
     def __init__(self, seconds: float):
         super().__init__()
-        if (
-            isinstance(seconds, bool)
-            or not isinstance(seconds, (int, float))
-            or not math.isfinite(seconds)
-            or seconds <= 0
-        ):
-            raise ValueError(
-                f"TimeBudget needs a positive, finite number of seconds, got {seconds!r}"
-            )
-        self.seconds = float(seconds)
+        self.seconds = check_number(
+            "TimeBudget's seconds", seconds, 0.0, low_inclusive=False
+        )
         self.stopped_after = None
 
     def on_train_begin(self, logs=None):
