@@ -133,6 +133,40 @@ def keep_colors(stylized: np.ndarray, content: np.ndarray) -> np.ndarray:
     return np.clip(yuv_to_rgb(yuv), 0.0, 1.0)
 
 
+def luminance(image: np.ndarray) -> np.ndarray:
+    """The luminance (BT.601 Y) of an RGB image in [0, 1], as a gray RGB image."""
+    y = rgb_to_yuv(image)[..., :1]
+    return np.repeat(np.clip(y, 0.0, 1.0), 3, axis=-1)
+
+
+def match_luminance(image: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """Shifts and scales `image`'s values to `reference`'s mean and std.
+
+    Gatys et al. (2016) do this to the painting's luminance before
+    luminance-only transfer, so that its overall brightness does not carry
+    over. Both are float images in [0, 1]; so is the result.
+    """
+    std = image.std() or 1.0
+    matched = (image - image.mean()) * (reference.std() / std) + reference.mean()
+    return np.clip(matched, 0.0, 1.0).astype(np.float32)
+
+
+def pad_to_multiple(image: np.ndarray, multiple: int) -> np.ndarray:
+    """Pads an `(H, W, C)` image at the bottom and right to multiples of `multiple`.
+
+    Reflect-padding (edge-padding for images no larger than `multiple`), so
+    that networks whose pooling floors odd sizes see no dark borders; crop
+    the result back with `[:H, :W]`.
+    """
+    height, width = image.shape[:2]
+    pad_height, pad_width = -height % multiple, -width % multiple
+    if not pad_height and not pad_width:
+        return image
+    # Reflection needs the image to be larger than the padding.
+    mode = "reflect" if min(height, width) > multiple else "edge"
+    return np.pad(image, ((0, pad_height), (0, pad_width), (0, 0)), mode=mode)
+
+
 def _to_array(image) -> np.ndarray:
     if isinstance(image, (str, os.PathLike)):
         image = _open(Path(image))

@@ -146,8 +146,8 @@ def run(args: argparse.Namespace) -> None:
 def _feed_forward(path):
     """`paint(content, style, alpha)` of an AdaIN `.keras` file or SavedModel."""
     from kgen.cli.loading import is_saved_model, load_keras_model, saved_model_function
+    from kgen.images import pad_to_multiple
     from kgen.models import AdaINStyleTransfer
-    from kgen.models.adain_style_transfer import _pad_to_multiple
 
     if not is_saved_model(path):
         model = load_keras_model(
@@ -172,7 +172,7 @@ def _feed_forward(path):
 
     def paint(content, style, alpha):
         height, width = content.shape[:2]
-        padded = [_pad_to_multiple(image, multiple) for image in (content, style)]
+        padded = [pad_to_multiple(image, multiple) for image in (content, style)]
         return forward(*padded, alpha)[0, :height, :width]
 
     return paint
