@@ -24,10 +24,10 @@ import sys
 import warnings
 
 from kgen import errors, logs
-from kgen.cli import complete, evaluate, export, generate, stylize, train
+from kgen.cli import complete, evaluate, export, generate, launch, stylize, train
 from kgen.cli.arguments import BACKENDS, HelpFormatter, Parser
 
-SUBCOMMANDS = (train, generate, stylize, complete, evaluate, export)
+SUBCOMMANDS = (train, generate, stylize, complete, evaluate, export, launch)
 EPILOG = """\
 examples:
   kgen train dcgan --epochs 5                      # embedded digits, offline
@@ -36,6 +36,7 @@ examples:
   kgen complete digit.png bottom --model runs/vae/vae.keras -o completed.png
   kgen evaluate runs/dcgan/dcgan.keras --real glyphs
   kgen export runs/dcgan/dcgan.keras saved_models/dcgan
+  kgen launch --workers 2 -- python recipes/dcgan_mnist.py --distributed
 
 Each subcommand has its own --help. The backend is KERAS_BACKEND's (default
 tensorflow) unless --backend says otherwise.

@@ -1,0 +1,233 @@
+"""Multi-worker training from the environment: the engine, the chief, the data shard.
+
+The training code is the single-device code inside `distributed_scope()`.
+Which engine it enters is read from the environment, as `kgen launch` (or a
+cluster's scheduler) sets it:
+
+- `TF_CONFIG` set, TensorFlow backend: `tf.distribute.MultiWorkerMirroredStrategy`
+  over every worker's devices.
+- `KERAS_DISTRIBUTION_NUM_PROCESSES` (with `..._JOB_ADDRESSES` and
+  `..._PROCESS_ID`) set, JAX backend: `keras.distribution.initialize()`, then
+  `keras.distribution.DataParallel` over the devices of all processes.
+- Neither: one process; the scope changes nothing.
+
+Keras 3 has no multi-process engine for PyTorch: under a multi-worker
+environment on PyTorch, `setup()` refuses rather than train N unrelated copies.
+
+The batch size of the pipeline is the global batch, as on one device: pass
+the pipeline through `shard()` and each worker feeds its rows of every
+global batch, so a two-worker step is one device's step on the same batch.
+Only the chief (worker 0) should write files: see `is_chief()`.
+
+Example:
+
+```python
+import kgen, kgen.distributed
+
+with kgen.distributed.distributed_scope():
+    model = kgen.DCGAN()
+    model.compile()
+    model.fit(kgen.distributed.shard(dataset_of_global_batches), epochs=5)
+if kgen.distributed.is_chief():
+    model.save("dcgan.keras")
+```
+"""
+
+import contextlib
+import json
+import os
+
+import keras
+
+TENSORFLOW_VARIABLES = ("TF_CONFIG",)
+JAX_VARIABLES = (
+    "KERAS_DISTRIBUTION_JOB_ADDRESSES",
+    "KERAS_DISTRIBUTION_NUM_PROCESSES",
+    "KERAS_DISTRIBUTION_PROCESS_ID",
+)
+
+# The engine `setup()` made: a tf.distribute strategy or a keras Distribution.
+_engine = None
+
+
+def cluster() -> tuple[int, int]:
+    """`(number of workers, this worker's index)` from the environment.
+
+    `(1, 0)` without `TF_CONFIG` or `KERAS_DISTRIBUTION_*`. Reads only the
+    environment, so it answers before (and without) `setup()`.
+    """
+    tf_config = os.environ.get("TF_CONFIG")
+    if tf_config:
+        config = json.loads(tf_config)
+        workers = config.get("cluster", {}).get("worker", [])
+        task = config.get("task", {})
+        # A "chief" task is worker 0 of TensorFlow's numbering.
+        chiefs = config.get("cluster", {}).get("chief", [])
+        index = int(task.get("index", 0))
+        if task.get("type") == "worker":
+            index += len(chiefs)
+        return max(len(workers) + len(chiefs), 1), index
+    processes = os.environ.get("KERAS_DISTRIBUTION_NUM_PROCESSES")
+    if processes:
+        return int(processes), int(os.environ.get("KERAS_DISTRIBUTION_PROCESS_ID", 0))
+    return 1, 0
+
+
+def num_workers() -> int:
+    """How many workers (processes) train together; 1 without a cluster."""
+    return cluster()[0]
+
+
+def worker_index() -> int:
+    """This worker's rank, 0 to `num_workers() - 1`; 0 without a cluster."""
+    return cluster()[1]
+
+
+def is_chief() -> bool:
+    """Whether this worker writes the files: model files, grids, backups, logs.
+
+    True for worker 0, and always without a cluster. Every worker must still
+    take part in training and in anything collective (evaluation under the
+    scope, `BackupAndRestore`); only writing the results is the chief's.
+    """
+    return worker_index() == 0
+
+
+def setup():
+    """Starts the multi-worker engine the environment asks for; returns it.
+
+    Returns the `tf.distribute.MultiWorkerMirroredStrategy`, the
+    `keras.distribution.DataParallel`, or `None` for one process. Call it
+    before building models (TensorFlow wants the strategy before any other
+    operation). Calling it again returns the same engine.
+    """
+    global _engine
+    if _engine is not None:
+        return _engine
+    workers, _ = cluster()
+    backend = keras.backend.backend()
+    if os.environ.get("TF_CONFIG"):
+        if backend != "tensorflow":
+            raise ValueError(
+                f"TF_CONFIG is set but Keras runs on {backend}; "
+                "set KERAS_BACKEND=tensorflow, or unset TF_CONFIG"
+            )
+        import tensorflow as tf
+
+        _engine = tf.distribute.MultiWorkerMirroredStrategy()
+        _mean_scalar_metrics_across_workers()
+    elif os.environ.get("KERAS_DISTRIBUTION_NUM_PROCESSES"):
+        if backend != "jax":
+            raise ValueError(
+                f"KERAS_DISTRIBUTION_* is set but Keras runs on {backend}: "
+                "kgen trains on several processes with KERAS_BACKEND=jax "
+                "(Keras has no multi-process PyTorch backend), or tensorflow "
+                "with TF_CONFIG"
+            )
+        keras.distribution.initialize()
+        # Every device of every process: keras lists the global devices.
+        _engine = keras.distribution.DataParallel()
+    elif workers > 1:
+        raise ValueError("a multi-worker environment needs TF_CONFIG or KERAS_*")
+    return _engine
+
+
+def _mean_scalar_metrics_across_workers():
+    """Works around Keras 3 averaging scalar metrics with `axis=0` on many workers.
+
+    Keras' TensorFlow trainer reduces the step's metrics over replicas with
+    `strategy.reduce("MEAN", value, axis=0)` when the strategy spans several
+    workers, which fails on a scalar ("Invalid reduction dimension 0 for
+    input with 0 dimensions", tensorflow/tensorflow#72388; still so in Keras
+    3.15). kgen's metrics are scalars, each replica's mean over its rows: the
+    mean over replicas (`axis=None`) is the mean over the global batch.
+    """
+    import tensorflow as tf
+    from keras.src.backend.tensorflow import trainer
+
+    if getattr(trainer.reduce_per_replica, "kgen_patched", False):
+        return
+    keras_reduce = trainer.reduce_per_replica
+
+    def reduce_per_replica(values, strategy, reduction):
+        multi_worker = trainer._collective_all_reduce_multi_worker(strategy)
+        if not multi_worker or reduction not in ("auto", "mean"):
+            return keras_reduce(values, strategy, reduction)
+
+        def mean(value):
+            local = strategy.experimental_local_results(value)[0]
+            axis = 0 if local.shape.rank else None
+            return strategy.reduce("MEAN", value, axis=axis)
+
+        return tf.nest.map_structure(mean, values)
+
+    reduce_per_replica.kgen_patched = True
+    trainer.reduce_per_replica = reduce_per_replica
+
+
+@contextlib.contextmanager
+def distributed_scope():
+    """`setup()`'s engine's scope (a no-op for one process)."""
+    engine = setup()
+    if engine is None:
+        yield None
+        return
+    with engine.scope():
+        yield engine
+
+
+def shard(dataset, *, by_files: bool = False):
+    """The part of `dataset` this worker feeds to `fit`.
+
+    `dataset` is a `tf.data.Dataset` of global batches, the same on every
+    worker (same files, order and seeds). Each worker feeds its contiguous
+    rows of every global batch, so a step sees the same global batch as one
+    device, and each replica's rows meet that replica's rows of the noise.
+
+    - TensorFlow: `tf.data` auto-shard, policy DATA: Keras hands the dataset
+      to the strategy, which splits each global batch into per-replica
+      batches and gives each worker its own (every worker reads the whole
+      pipeline). With `by_files=True`, policy FILE: each worker reads its own
+      share of the input files instead (the dataset must read at least as
+      many files as there are workers); batches then differ from one
+      device's, epochs do not.
+    - JAX: `keras.distribution.DataParallel` shards `tf.data` pipelines
+      itself (it rebatches to the per-process batch and keeps every
+      `num_workers()`-th one); the dataset is returned as it is.
+    - One process: returned as it is.
+    """
+    engine = setup()
+    if engine is None or keras.backend.backend() != "tensorflow":
+        return dataset
+    import tensorflow as tf
+
+    policy = tf.data.experimental.AutoShardPolicy
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = (
+        policy.FILE if by_files else policy.DATA
+    )
+    return dataset.with_options(options)
+
+
+def shard_elements(dataset):
+    """Explicit sharding: `dataset.shard(num_workers(), worker_index())`.
+
+    For pipelines auto-shard cannot split the same way on every worker: ones
+    built from a generator or from unseeded randomness. Apply it to the
+    examples, before shuffling and batching, and batch each worker's shard
+    with `global batch // num_workers()`; with TensorFlow, pass the result
+    through `shard()`'s engine with auto-shard off (this function sets it).
+    Each global batch then holds other examples than one device's would (the
+    workers' examples interleave), so it matches one device in distribution,
+    not row for row.
+    """
+    workers, index = cluster()
+    if workers == 1:
+        return dataset
+    import tensorflow as tf
+
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = (
+        tf.data.experimental.AutoShardPolicy.OFF
+    )
+    return dataset.shard(workers, index).with_options(options)

@@ -1,0 +1,67 @@
+"""Worker for tests/test_multiworker.py: a few steps of tiny models, any cluster size.
+
+`python tests/multiworker_run.py OUT_DIR NAME...` trains each tiny model NAME
+(tests/tiny_models.py) for one epoch of 4 global batches of 16 inside
+`kgen.distributed.distributed_scope()`, fed through `kgen.distributed.shard`.
+Alone it is the one-process reference; under `kgen launch --workers 2` each
+worker runs its share. Only the chief writes: `OUT_DIR/NAME.json` (the
+epoch's metrics), `OUT_DIR/NAME.npz` (the weights) and `OUT_DIR/NAME.keras`.
+"""
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+import keras  # noqa: E402
+import tensorflow as tf  # noqa: E402
+from tiny_models import tiny_model  # noqa: E402
+
+from kgen import distributed  # noqa: E402
+
+GLOBAL_BATCH = 16
+STEPS = 4
+
+
+def dataset(name):
+    rng = np.random.default_rng(0)
+    images = rng.uniform(-1, 1, (STEPS * GLOBAL_BATCH, 28, 28, 1)).astype("float32")
+    labels = (np.arange(len(images)) % 3).astype("int32")
+    inputs = (images, labels) if name == "cgan" else images
+    return tf.data.Dataset.from_tensor_slices(inputs).batch(GLOBAL_BATCH)
+
+
+def train(name):
+    keras.utils.set_random_seed(0)
+    with distributed.distributed_scope():
+        model = tiny_model(name)
+        model.compile()
+        history = model.fit(distributed.shard(dataset(name)), epochs=1, verbose=0)
+    metrics = {key: float(values[-1]) for key, values in history.history.items()}
+    return model, metrics
+
+
+def main(out, names):
+    # keras.distribution.initialize() must come before any JAX computation.
+    distributed.setup()
+    for name in names:
+        model, metrics = train(name)
+        metrics["workers"] = distributed.num_workers()
+        if distributed.is_chief():
+            weights = {
+                f"{i}:{v.path}": np.asarray(keras.ops.convert_to_numpy(v.value))
+                for i, v in enumerate(model.weights)
+            }
+            np.savez(out / f"{name}.npz", **weights)
+            (out / f"{name}.json").write_text(json.dumps(metrics))
+            model.save(out / f"{name}.keras")
+        print(f"{name} done on worker {distributed.worker_index()}: {metrics}")
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    main(Path(sys.argv[1]), sys.argv[2:])
