@@ -11,8 +11,9 @@ import keras
 import numpy as np
 
 from kgen import classifier as classifier_lib
-from kgen import data, saving
+from kgen import images as images_lib
 from kgen import metrics as metrics_lib
+from kgen import saving
 from kgen.networks.validation import check_number, check_positive
 
 
@@ -75,7 +76,7 @@ class SampleGrid(keras.callbacks.Callback):
                 stacklevel=2,
             )
             return
-        data.save_grid(images, path, cols=cols)
+        images_lib.save_grid(images, path, cols=cols, value_range=(-1.0, 1.0))
 
 
 class TimeBudget(keras.callbacks.Callback):

@@ -1,18 +1,24 @@
-"""Reading, resizing and writing single RGB images for style transfer.
+"""Reading, resizing and writing images: single RGB images and grids of samples.
 
 Style transfer works on float32 RGB images of shape `(height, width, 3)` with
 values in [0, 1]. `read_image` turns what users have (a file path, a PIL image,
 a NumPy array in uint8 or float, grayscale or RGB) into that, with a clear error
 for anything else.
 
+Everything here reads float images as [0, 1] unless told otherwise:
+`to_uint8` and `save_grid` take a `value_range`, so images from the generative
+models, in [-1, 1], are written with `value_range=(-1, 1)`.
+
 Example:
 
 ```python
 content = kgen.images.read_image("tubingen.jpg", max_size=512)
 kgen.images.save_image(content, "out/tubingen_512.png")
+kgen.images.save_grid(gan.generate(64), "samples.png", value_range=(-1, 1))
 ```
 """
 
+import math
 import os
 import warnings
 from pathlib import Path
@@ -22,6 +28,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from kgen import saving
+from kgen.data.options import check_positive_int
 
 # ITU-R BT.601 YUV: Y is luminance, U and V carry the colour.
 _RGB_TO_YUV = np.array(
@@ -87,10 +94,87 @@ def resize(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return np.clip(keras.ops.convert_to_numpy(resized)[0], 0.0, 1.0)
 
 
-def to_uint8(image) -> np.ndarray:
-    """Maps a float image in [0, 1] to uint8 in [0, 255], rounding and clipping."""
-    image = np.asarray(keras.ops.convert_to_numpy(image), dtype=np.float32)
-    return np.round(np.clip(image, 0.0, 1.0) * 255.0).astype(np.uint8)
+def to_uint8(images, value_range: tuple[float, float] = (0.0, 1.0)) -> np.ndarray:
+    """Maps float images in `value_range` to uint8 in [0, 255], rounding and clipping.
+
+    Accepts arrays or tensors of any backend, any shape. Values outside
+    `value_range` are clipped.
+
+    Example:
+
+    ```python
+    pixels = kgen.images.to_uint8(model.generate(16), value_range=(-1, 1))
+    ```
+
+    Args:
+        images: Array or tensor of float images.
+        value_range: `(low, high)`: low becomes 0 and high 255. (0, 1) for
+            style transfer, (-1, 1) for what kgen's generative models and
+            data pipelines produce.
+    """
+    low, high = _check_value_range(value_range)
+    images = np.asarray(keras.ops.convert_to_numpy(images), dtype=np.float32)
+    scaled = (images - low) * (255.0 / (high - low))
+    return np.round(np.clip(scaled, 0.0, 255.0)).astype(np.uint8)
+
+
+def save_grid(
+    images,
+    path: str | os.PathLike,
+    *,
+    cols: int | None = None,
+    value_range: tuple[float, float] = (0.0, 1.0),
+) -> Path:
+    """Tiles a batch of images into one PNG (or any format Pillow writes).
+
+    Images of shape `(N, H, W)` or `(N, H, W, C)` with C = 1 or 3 are laid
+    out row by row, `cols` per row (default: a near-square grid). uint8
+    images are written as they are, others are mapped from `value_range`
+    with `to_uint8`. The file is written whole or not at all.
+
+    Example:
+
+    ```python
+    samples = model.generate(64)  # in [-1, 1]
+    kgen.images.save_grid(samples, "samples/epoch_010.png", cols=8, value_range=(-1, 1))
+    ```
+
+    Args:
+        images: Array or tensor of images.
+        path: Output file; missing parent folders are created.
+        cols: Number of columns.
+        value_range: `(low, high)` of float images, as in `to_uint8`.
+
+    Returns:
+        The path written.
+    """
+    images = keras.ops.convert_to_numpy(images)
+    if images.dtype != np.uint8:
+        images = to_uint8(images, value_range)
+    if images.ndim == 4 and images.shape[-1] == 1:
+        images = images[..., 0]
+    if images.ndim not in (3, 4) or (images.ndim == 4 and images.shape[-1] != 3):
+        raise ValueError(
+            "save_grid expects images of shape (N, H, W) or (N, H, W, C) with "
+            f"C in (1, 3), got shape {images.shape}"
+        )
+    count = len(images)
+    if count == 0:
+        raise ValueError("save_grid got no images to save")
+    if cols is None:
+        cols = math.ceil(math.sqrt(count))
+    check_positive_int("cols", cols)
+    rows = math.ceil(count / cols)
+    # Blank cells fill up the last row.
+    blank = np.zeros((rows * cols - count,) + images.shape[1:], np.uint8)
+    tiles = np.concatenate([images, blank])
+    height, width = images.shape[1:3]
+    tiles = tiles.reshape((rows, cols) + images.shape[1:]).swapaxes(1, 2)
+    grid = tiles.reshape((rows * height, cols * width) + images.shape[3:])
+    path = Path(path)
+    with saving.atomic_path(path) as partial:
+        Image.fromarray(grid).save(partial)
+    return path
 
 
 def save_image(image, path: str | os.PathLike) -> Path:
@@ -165,6 +249,20 @@ def pad_to_multiple(image: np.ndarray, multiple: int) -> np.ndarray:
     # Reflection needs the image to be larger than the padding.
     mode = "reflect" if min(height, width) > multiple else "edge"
     return np.pad(image, ((0, pad_height), (0, pad_width), (0, 0)), mode=mode)
+
+
+def _check_value_range(value_range) -> tuple[float, float]:
+    try:
+        low, high = (float(value) for value in value_range)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"value_range must be a (low, high) pair of numbers, got {value_range!r}"
+        ) from None
+    if not (math.isfinite(low) and math.isfinite(high) and low < high):
+        raise ValueError(
+            f"value_range must be finite with low < high, got {value_range!r}"
+        )
+    return low, high
 
 
 def _to_array(image) -> np.ndarray:

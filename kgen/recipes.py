@@ -426,7 +426,7 @@ def train_style_network(config) -> AdaINStyleTransfer:
     )
     run.check_diverged()
     samples, cols = _style_samples(model, config.content, config.style, size)
-    data.save_grid(samples, run.output_dir / "samples.png", cols=cols)
+    images.save_grid(samples, run.output_dir / "samples.png", cols=cols)
     print(f"Samples:    {run.output_dir / 'samples.png'}")
     run.finish(model)
     return model
@@ -438,7 +438,7 @@ def _style_samples(model, content, style, size, limit=4):
     def read(sources):
         return [
             images.read_image(path, size=(size, size))
-            for path in data._style_files(sources)[:limit]
+            for path in data.image_files(sources)[:limit]
         ]
 
     styles = read(style)

@@ -68,7 +68,9 @@ def main(config: Config) -> np.ndarray:
         print(f"Missing-pixel MSE ({name}): {error:.4f}")
     masked = np.where(mask == 1, digits, -1.0)
     grid = np.concatenate([digits, masked, start, completed])
-    path = kgen.data.save_grid(grid, Path(config.output), cols=len(digits))
+    path = kgen.images.save_grid(
+        grid, Path(config.output), cols=len(digits), value_range=(-1, 1)
+    )
     print(f"Completions: {path}")
     return completed
 

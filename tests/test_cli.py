@@ -174,8 +174,8 @@ def test_generate_same_seed_same_images_from_keras_file_and_saved_model(
     assert np.abs(keras_grid - read_png(tmp_path / "c.png")).max() <= 1
     # They are what the model's generate() draws with that seed.
     model = keras.saving.load_model(run / "dcgan.keras", compile=False)
-    expected = kgen.data.save_grid(
-        model.generate(6, seed=1), tmp_path / "e.png", cols=3
+    expected = kgen.images.save_grid(
+        model.generate(6, seed=1), tmp_path / "e.png", cols=3, value_range=(-1, 1)
     )
     np.testing.assert_array_equal(keras_grid, read_png(expected))
 
@@ -194,7 +194,9 @@ def test_generate_with_labels_draws_those_classes(workdir, tmp_path, capsys):
     run = workdir / "runs" / "cgan"
     model = keras.saving.load_model(run / "cgan.keras", compile=False)
     sevens = model.generate(4, labels=7, seed=3)
-    expected = read_png(kgen.data.save_grid(sevens, tmp_path / "expected.png"))
+    expected = read_png(
+        kgen.images.save_grid(sevens, tmp_path / "expected.png", value_range=(-1, 1))
+    )
     for source in ("cgan.keras", "saved_model"):
         output = tmp_path / f"{source}.png"
         kgen_command(f"generate {run}/{source} --labels 7 -n 4 --seed 3 -o {output}")
@@ -209,7 +211,7 @@ def test_generate_with_labels_draws_those_classes(workdir, tmp_path, capsys):
 
 def test_complete_keeps_the_known_pixels(workdir, tmp_path, capsys):
     digit = next(iter(kgen.data.load("glyphs", split="test", batch_size=1)))[0]
-    pixels = kgen.data.images_to_uint8(digit)[..., 0]
+    pixels = kgen.images.to_uint8(digit, value_range=(-1, 1))[..., 0]
     Image.fromarray(pixels).save(tmp_path / "digit.png")
     mask = np.zeros((28, 28), np.uint8)
     mask[:, :14] = 255  # the left half is known

@@ -11,6 +11,7 @@ from idx_files import write_idx
 from PIL import Image
 
 from kgen import data
+from kgen import images as images_lib
 
 MNIST_IMAGES = "data/mnist/mnist8k-images-idx3-ubyte.gz"
 
@@ -401,7 +402,7 @@ def test_from_tfds_really_offline(tmp_path):
 def test_from_tfds_reads_a_prepared_dataset(tmp_path, monkeypatch):
     # mock_data stands in for a prepared dataset: random examples, real specs.
     # It reports "not prepared", so skip the offline check a real one skips.
-    monkeypatch.setattr(data, "_check_network", lambda: None)
+    monkeypatch.setattr(data.tfds, "_check_network", lambda: None)
     with tfds.testing.mock_data(num_examples=12):
         dataset = data.from_tfds(
             "mnist", data_dir=tmp_path, with_labels=True, batch_size=5, seed=0
@@ -421,31 +422,38 @@ def test_from_tfds_unknown_name(tmp_path):
 
 
 @pytest.mark.parametrize("to_tensor", [np.asarray, keras.ops.convert_to_tensor])
-def test_images_to_uint8(to_tensor):
+def test_to_uint8_maps_the_given_range(to_tensor):
     images = to_tensor(np.array([-1.0, 0.0, 1.0, 2.0, -3.0], np.float32))
-    result = data.images_to_uint8(images)
+    result = images_lib.to_uint8(images, value_range=(-1, 1))
     np.testing.assert_array_equal(result, [0, 128, 255, 255, 0])
     assert result.dtype == np.uint8
+    # Without a range, floats are in [0, 1], as everywhere in kgen.images.
+    np.testing.assert_array_equal(images_lib.to_uint8(images), [0, 0, 255, 255, 0])
+    with pytest.raises(ValueError, match="low < high"):
+        images_lib.to_uint8(images, value_range=(1, 1))
 
 
 def test_save_grid_tiles_images(tmp_path):
     images = np.stack([np.full((4, 6, 1), value) for value in (-1.0, 0.0, 1.0)])
-    path = data.save_grid(images, tmp_path / "new" / "grid.png")
+    path = images_lib.save_grid(
+        images, tmp_path / "new" / "grid.png", value_range=(-1, 1)
+    )
     grid = np.asarray(Image.open(path))
     # Three images make a 2x2 grid with one blank cell.
     assert grid.shape == (8, 12)
     assert grid[0, 0] == 0 and grid[0, 6] == 128 and grid[4, 0] == 255
     assert grid[4, 6] == 0
     colour = np.full((5, 3, 3, 3), 200, np.uint8)
-    grid = np.asarray(Image.open(data.save_grid(colour, tmp_path / "c.png", cols=5)))
+    path = images_lib.save_grid(colour, tmp_path / "c.png", cols=5)
+    grid = np.asarray(Image.open(path))
     assert grid.shape == (3, 15, 3) and (grid == 200).all()
 
 
 def test_save_grid_rejects_bad_shapes(tmp_path):
     with pytest.raises(ValueError, match=r"got shape \(2, 4\)"):
-        data.save_grid(np.zeros((2, 4)), tmp_path / "x.png")
+        images_lib.save_grid(np.zeros((2, 4)), tmp_path / "x.png")
     with pytest.raises(ValueError, match="cols must be a positive integer"):
-        data.save_grid(np.zeros((2, 4, 4)), tmp_path / "x.png", cols=0)
+        images_lib.save_grid(np.zeros((2, 4, 4)), tmp_path / "x.png", cols=0)
 
 
 def test_binarize_samples_new_binary_pixels_each_epoch():

@@ -179,13 +179,13 @@ def test_a_backup_of_another_model_is_refused(tiny_images, tmp_path):
 
 def test_sample_grids_and_images_are_written_whole(tmp_path, monkeypatch):
     grid = tmp_path / "grid.png"
-    kgen.data.save_grid(np.zeros((4, 8, 8, 1), "float32"), grid)
+    kgen.images.save_grid(np.zeros((4, 8, 8, 1), "float32"), grid)
     before = grid.read_bytes()
     from PIL import Image
 
     monkeypatch.setattr(Image.Image, "save", half_written("fp"))
     with pytest.raises(OSError):
-        kgen.data.save_grid(np.ones((4, 8, 8, 1), "float32"), grid)
+        kgen.images.save_grid(np.ones((4, 8, 8, 1), "float32"), grid)
     with pytest.raises(OSError):
         kgen.images.save_image(np.ones((8, 8, 3), "float32"), grid)
     assert grid.read_bytes() == before

@@ -57,7 +57,7 @@ def add_parser(subparsers, common: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
-    from kgen import completion, data, runs
+    from kgen import completion, images, runs
     from kgen.cli.loading import (
         GENERATIVE,
         is_generative,
@@ -95,7 +95,7 @@ def run(args: argparse.Namespace) -> None:
         seed=args.seed,
         verbose=1,
     )
-    path = data.save_grid(completed, args.output)
+    path = images.save_grid(completed, args.output, value_range=(-1.0, 1.0))
     missing = int(mask.size - mask.sum())
     print(f"{missing} of {mask.size} pixels completed: {path}")
 

@@ -53,7 +53,8 @@ def add_parser(subparsers, common: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
-    from kgen import data, runs
+    from kgen import images as images_lib
+    from kgen import runs
     from kgen.cli.loading import generate_images, load_generator
 
     runs.refuse_to_overwrite(args.output_dir or args.output, args.overwrite)
@@ -62,11 +63,13 @@ def run(args: argparse.Namespace) -> None:
     if args.output_dir is not None:
         folder = Path(args.output_dir)
         for index, image in enumerate(images):
-            data.save_grid(image[None], folder / f"{index:04d}.png")
+            images_lib.save_grid(
+                image[None], folder / f"{index:04d}.png", value_range=(-1.0, 1.0)
+            )
         print(f"{len(images)} images (seed {seed}): {folder}/0000.png ...")
         return
     cols = args.cols
     if cols is None and labels is not None and args.labels is None:
         cols = min(len(images), generator.num_classes)
-    path = data.save_grid(images, args.output, cols=cols)
+    path = images_lib.save_grid(images, args.output, cols=cols, value_range=(-1.0, 1.0))
     print(f"{len(images)} images (seed {seed}): {path}")

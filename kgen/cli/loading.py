@@ -69,7 +69,7 @@ def saved_model_function(path: str | Path, names: tuple[str, ...], legacy_argume
         if path.exists():
             raise ValueError(f"'{path}' is not a SavedModel directory")
         raise FileNotFoundError(f"No such SavedModel directory: '{path}'")
-    loaded = data._tensorflow().saved_model.load(str(path))
+    loaded = data.import_tensorflow().saved_model.load(str(path))
     for name in (*names, "serve"):
         function = getattr(loaded, name, None)
         if function is None:
@@ -92,7 +92,7 @@ def _images(outputs):
 
 def _input_errors(function, loaded):
     """`function` returning NumPy, with TensorFlow's input errors as ValueError."""
-    tf = data._tensorflow()
+    tf = data.import_tensorflow()
 
     def call(*args):
         try:
