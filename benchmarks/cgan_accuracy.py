@@ -40,8 +40,10 @@ class Config:
 
 
 def real_digits(path):
-    images = kgen.data.read_idx(path, magic=2051)
-    labels = kgen.data.read_idx(kgen.data.labels_path_for(Path(path)), magic=2049)
+    images = kgen.data.read_idx(path, magic=kgen.data.IDX_IMAGES_MAGIC)
+    labels = kgen.data.read_idx(
+        kgen.data.labels_path_for(Path(path)), magic=kgen.data.IDX_LABELS_MAGIC
+    )
     return (images[..., None] / 127.5 - 1.0).astype("float32"), labels.astype("int32")
 
 

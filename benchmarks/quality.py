@@ -262,9 +262,10 @@ def main(config: Config) -> dict:
     if unknown:
         sys.exit(f"Unknown models {unknown}; choose from {' '.join(MODELS)}.")
     keras.utils.set_random_seed(config.seed)
-    images = kgen.data.read_idx(config.images, magic=2051)
+    images = kgen.data.read_idx(config.images, magic=kgen.data.IDX_IMAGES_MAGIC)
     labels = kgen.data.read_idx(
-        kgen.data.labels_path_for(Path(config.images)), magic=2049
+        kgen.data.labels_path_for(Path(config.images)),
+        magic=kgen.data.IDX_LABELS_MAGIC,
     ).astype("int32")
     images = (images[..., None] / 127.5 - 1.0).astype("float32")
     cut = len(images) - config.held_out
