@@ -89,7 +89,7 @@ def fit_latents(
     z = keras.Variable(_initial_codes(model, images, known, seed), name="z")
 
     def objective(codes):
-        inputs = model._generator_feed(codes, labels)
+        inputs = model.generator_feed(codes, labels)
         drawn = model.call(*_as_list(inputs), training=False)
         error = ops.sum(weights * ops.square(drawn - targets), axis=(1, 2, 3))
         return error + prior_weight * 0.5 * ops.sum(ops.square(codes), axis=-1)
@@ -141,7 +141,7 @@ def _initial_codes(model, images, known, seed):
 
 def _check_inputs(model, images, mask, labels):
     image_shape = getattr(model, "image_shape", None)
-    if image_shape is None or not hasattr(model, "_generator_feed"):
+    if image_shape is None or not hasattr(model, "generator_feed"):
         raise ValueError(
             f"complete() needs a kgen GAN, DCGAN, ConditionalGAN or VAE, got {model!r}"
         )

@@ -1,7 +1,8 @@
 """SavedModel export that works from every backend.
 
-Models list their serving endpoints (`export_endpoints()`: name, function,
-input signature; the first is also `serving_default`). The functions name their
+`kgen.models.Model.export` writes the model's serving endpoints
+(`export_endpoints()`: name, function, input signature; the first is also
+`serving_default`). The functions name their
 arguments, which become the signature's argument names. TensorFlow and JAX write them
 with `keras.export.ExportArchive`. PyTorch cannot write a SavedModel, so the
 model is saved as a `.keras` file and re-exported by a child Python process
@@ -22,58 +23,6 @@ import tempfile
 from pathlib import Path
 
 import keras
-
-from kgen.saving import check_finite_weights
-
-
-class SavedModelExport:
-    """Mixin for kgen models: `export()` writes all of `export_endpoints()`."""
-
-    def export_endpoints(self) -> list:
-        """`[(name, function, input_signature), ...]`; the first is the default."""
-        raise NotImplementedError
-
-    def export_input_ranges(self) -> dict:
-        """`{argument: (low, high)}`: served inputs that must lie in a range.
-
-        The SavedModel checks them on every call and fails with an
-        `InvalidArgumentError` naming the argument, for values outside the
-        range and NaN; e.g. AdaIN's `{"alpha": (0.0, 1.0)}`.
-        """
-        return {}
-
-    def export(
-        self,
-        filepath,
-        format="tf_saved_model",
-        verbose=None,
-        *,
-        allow_non_finite=False,
-        **kwargs,
-    ):
-        """Writes a SavedModel with this model's serving endpoints.
-
-        Works on every backend (under PyTorch through a TensorFlow child
-        process). Reload it with plain `tf.saved_model.load(filepath)`; no
-        Keras or kgen import is needed to serve it. Prints one line saying
-        where it wrote which signatures, unless `verbose=False`. The
-        SavedModel replaces what is at `filepath` only once it is complete
-        (see `export_saved_model`). A model with NaN or inf weights is
-        refused unless `allow_non_finite=True`. Other `format`s are passed
-        to `keras.Model.export`.
-        """
-        if not allow_non_finite:
-            check_finite_weights(self, "export")
-        if format != "tf_saved_model":
-            return keras.Model.export(
-                self, filepath, format=format, verbose=verbose, **kwargs
-            )
-        if kwargs:
-            raise ValueError(
-                f"kgen models export their own signatures; unexpected arguments "
-                f"{sorted(kwargs)}"
-            )
-        export_saved_model(self, filepath, verbose=verbose)
 
 
 def export_saved_model(model, filepath, verbose=None):

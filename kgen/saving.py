@@ -74,35 +74,6 @@ def check_finite_weights(model: keras.Model, action: str = "save") -> None:
         )
 
 
-class SafeSaving:
-    """Mixin for kgen models: `save` and `save_weights` write atomically and
-    refuse non-finite weights unless `allow_non_finite=True`.
-
-    Keras' own convention for an existing file holds: `overwrite=True` (the
-    default) replaces it, `overwrite=False` asks on a terminal; either way the
-    old file stays whole until the new one is complete.
-    """
-
-    def save(self, filepath, overwrite=True, *, allow_non_finite=False, **kwargs):
-        if not allow_non_finite:
-            check_finite_weights(self, "save")
-        if not _is_local_path(filepath):
-            return super().save(filepath, overwrite=overwrite, **kwargs)
-        if not overwrite and Path(filepath).exists():
-            # Keras asks on a terminal, and leaves the file alone on "no".
-            return super().save(filepath, overwrite=False, **kwargs)
-        with atomic_path(filepath) as partial:
-            super().save(partial, overwrite=True, **kwargs)
-
-    def save_weights(self, filepath, overwrite=True, *, allow_non_finite=False, **kw):
-        if not allow_non_finite:
-            check_finite_weights(self, "save the weights of")
-        if not _is_local_path(filepath) or (not overwrite and Path(filepath).exists()):
-            return super().save_weights(filepath, overwrite=overwrite, **kw)
-        with atomic_path(filepath) as partial:
-            super().save_weights(partial, overwrite=True, **kw)
-
-
-def _is_local_path(filepath) -> bool:
+def is_local_path(filepath) -> bool:
     """Whether `filepath` names a local file (not a `gs://`-style remote one)."""
     return isinstance(filepath, (str, os.PathLike)) and "://" not in os.fspath(filepath)

@@ -81,7 +81,7 @@ def test_float16_gans_scale_their_losses(policy):
     assert isinstance(vae.optimizer, keras.optimizers.LossScaleOptimizer)
 
 
-class _Quadratic(backend.BackendSteps, keras.Model):
+class _Quadratic(kgen.models.Model):
     """`loss = factor * w^2` minimised by `kgen.backend.minimize`."""
 
     def __init__(self, factor):
@@ -100,7 +100,7 @@ class _Quadratic(backend.BackendSteps, keras.Model):
             return self.factor * ops.square(self.w), None
 
         loss, _ = backend.minimize(self.optimizer, loss_fn, [self.w])
-        return self._update_trackers(loss)
+        return self.update_metrics(loss)
 
 
 def _one_step(factor, optimizer):

@@ -1,12 +1,20 @@
-"""The only backend-specific code in kgen: gradients and the train-step adapter.
+"""Gradients and the train-step adapter: what differs between backends.
 
-Every model writes its training step once, in `keras.ops`, as a stateful function
-`model.stateful_train_step(data)`. Each backend module provides three things:
+Every model writes its training step once, in `keras.ops`, as stateful
+functions `model.stateful_train_step(data)` and `model.stateful_test_step(data)`
+(see `kgen.models.Model`). This package runs them on each backend. The
+defaults here serve TensorFlow and PyTorch, whose trainers call
+`train_step(data)` and let the step update variables in place:
 
-- `train_step(model, *args)` and `test_step(model, *args)`: what Keras' trainer
-  calls. TensorFlow and PyTorch pass `(data)`; JAX passes `(state, data)` and
-  expects the new state back. They run `model.stateful_train_step(data)` and
-  `model.stateful_test_step(data)`.
+- `train_step(model, *args)` and `test_step(model, *args)`: what Keras'
+  trainer calls; they run the model's stateful steps.
+- `apply_gradients(optimizer, grads, variables)`: `optimizer.apply` inside a
+  training step.
+
+`kgen.backend.jax` overrides all three: JAX's trainer passes `(state, data)`
+and wants the new state back, so the steps run in a `keras.StatelessScope`.
+Each backend module (`tensorflow`, `jax`, `torch`) provides the rest:
+
 - `value_and_grad(loss_fn, variables)`: runs `loss_fn() -> (loss, aux)` and
   returns `(loss, aux, grads)` with the gradients of `loss` for `variables`.
 - `input_gradient(fn, inputs)`: the gradient of `sum(fn(inputs))` with respect to
@@ -15,8 +23,6 @@ Every model writes its training step once, in `keras.ops`, as a stateful functio
   `() -> (loss, aux, grads)` for use outside `fit` (L-BFGS in style transfer):
   `loss_fn() -> (loss, aux)` reads the current values of `variables`, and `grads`
   are the gradients of `loss` for `wrt`, a subset of them.
-- `apply_gradients(optimizer, grads, variables)`: `optimizer.apply` inside a
-  training step.
 - `replica_loss(loss)`: what one replica differentiates so that the summed
   gradients of a data-parallel step are those of the global mean loss.
 - `replica_rows(draw, shape)`: this replica's rows of one draw for the global
@@ -26,6 +32,13 @@ Every model writes its training step once, in `keras.ops`, as a stateful functio
 On top of these, `minimize()` is the one optimizer step every model uses,
 `normal()`/`uniform()` draw per-example noise inside training steps, and
 `compile_settings()` holds kgen's default `compile()` settings per backend.
+
+The gradients live here; a few other places branch on the backend for what
+is not about gradients: `kgen.export` (PyTorch, and JAX models with range
+checks, export through a TensorFlow child process), `kgen.data` (tf.data
+pipelines, and PyTorch `DataLoader`s) and the style-transfer pipeline
+(`kgen.pipelines.style_transfer`: XLA by default on JAX, and on TensorFlow
+only with a GPU).
 """
 
 import importlib
@@ -47,11 +60,20 @@ def _backend_module():
 
 
 def train_step(model, *args):
-    return _backend_module().train_step(model, *args)
+    override = getattr(_backend_module(), "train_step", None)
+    return override(model, *args) if override else model.stateful_train_step(*args)
 
 
 def test_step(model, *args):
-    return _backend_module().test_step(model, *args)
+    override = getattr(_backend_module(), "test_step", None)
+    return override(model, *args) if override else model.stateful_test_step(*args)
+
+
+def apply_gradients(optimizer, grads, variables):
+    override = getattr(_backend_module(), "apply_gradients", None)
+    if override:
+        return override(optimizer, grads, variables)
+    optimizer.apply(grads, variables)
 
 
 def value_and_grad(loss_fn, variables):
@@ -82,7 +104,7 @@ def minimize(optimizer, loss_fn, variables):
         return optimizer.scale_loss(replica_loss), (loss, aux)
 
     _, (loss, aux), grads = value_and_grad(scaled_loss, variables)
-    _backend_module().apply_gradients(optimizer, grads, variables)
+    apply_gradients(optimizer, grads, variables)
     return ops.stop_gradient(loss), aux
 
 
@@ -98,24 +120,6 @@ def uniform(shape, seed, dtype=None):
     return _backend_module().replica_rows(
         lambda rows: keras.random.uniform(rows, dtype=dtype, seed=seed), shape
     )
-
-
-class BackendSteps:
-    """Mixin for kgen models: Keras' `train_step`/`test_step` run the model's
-    `stateful_train_step`/`stateful_test_step` through this backend's adapter.
-    """
-
-    def train_step(self, *args):
-        return train_step(self, *args)
-
-    def test_step(self, *args):
-        return test_step(self, *args)
-
-    def _update_trackers(self, *values):
-        """Feeds `values` to `self.metrics`, in order; returns their results."""
-        for metric, value in zip(self.metrics, values, strict=True):
-            metric.update_state(value)
-        return {metric.name: metric.result() for metric in self.metrics}
 
 
 # Layers that make XLA pay on a TensorFlow CPU. Measured on 2 CPU cores

@@ -3,18 +3,6 @@
 import tensorflow as tf
 
 
-def train_step(model, data):
-    return model.stateful_train_step(data)
-
-
-def test_step(model, data):
-    return model.stateful_test_step(data)
-
-
-def apply_gradients(optimizer, grads, variables):
-    optimizer.apply(grads, variables)
-
-
 def value_and_grad(loss_fn, variables):
     with tf.GradientTape() as tape:
         loss, aux = loss_fn()

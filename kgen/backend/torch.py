@@ -3,18 +3,6 @@
 import torch
 
 
-def train_step(model, data):
-    return model.stateful_train_step(data)
-
-
-def test_step(model, data):
-    return model.stateful_test_step(data)
-
-
-def apply_gradients(optimizer, grads, variables):
-    optimizer.apply(grads, variables)
-
-
 def value_and_grad(loss_fn, variables):
     loss, aux = loss_fn()
     values = [v.value for v in variables]

@@ -34,12 +34,12 @@ def run(args: argparse.Namespace) -> None:
     check_output_path(args.saved_model, "SAVED_MODEL")
     from kgen import runs
     from kgen.cli.loading import load_keras_model
-    from kgen.export import SavedModelExport
+    from kgen.models import Model
 
     runs.refuse_to_overwrite(args.saved_model, args.overwrite)
     model = load_keras_model(
         args.model,
         want="a kgen GAN, DCGAN, ConditionalGAN, VAE or AdaINStyleTransfer",
-        check=lambda model: isinstance(model, SavedModelExport),
+        check=lambda model: isinstance(model, Model) and bool(model.export_endpoints()),
     )
     model.export(args.saved_model)  # prints where it wrote which signatures

@@ -20,7 +20,7 @@ from keras import ops
 
 from kgen import data
 from kgen.models import GAN, VAE
-from kgen.models.generative import latent_vectors
+from kgen.models.generative_model import latent_vectors
 
 GENERATIVE = "a GAN, DCGAN, ConditionalGAN or VAE"
 

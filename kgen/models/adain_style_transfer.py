@@ -7,31 +7,18 @@ import numpy as np
 from keras import ops
 
 from kgen import backend, images, losses
-from kgen.export import SavedModelExport
 from kgen.layers.adaptive_instance_normalization import AdaptiveInstanceNormalization
-from kgen.models.generative import (
-    PipelineFit,
-    RecordedCompile,
-    check_pixels,
-    from_config_with_networks,
-)
+from kgen.models.model import Model
+from kgen.models.training_data import check_pixels
 from kgen.networks.adain import adain_decoder, encoder_channels, encoder_layer_position
-from kgen.networks.validation import check_number, check_optimizer
+from kgen.networks.validation import check_number
 from kgen.networks.vgg import vgg_features
-from kgen.saving import SafeSaving
 
 STYLE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1")
 
 
 @keras.saving.register_keras_serializable(package="kgen")
-class AdaINStyleTransfer(
-    PipelineFit,
-    RecordedCompile,
-    SafeSaving,
-    SavedModelExport,
-    backend.BackendSteps,
-    keras.Model,
-):
+class AdaINStyleTransfer(Model):
     """Feed-forward transfer of any style (Huang & Belongie 2017).
 
     A frozen VGG encoder maps the content and the style image to features at
@@ -75,6 +62,10 @@ class AdaINStyleTransfer(
     model.export("saved_models/adain")  # stylize(content, style, alpha)
     ```
     """
+
+    # Content and style images are [0, 1] pixels, like kgen.images'.
+    pixel_range = (0.0, 1.0)
+    network_config_keys = ("decoder",)
 
     def __init__(
         self,
@@ -138,30 +129,15 @@ class AdaINStyleTransfer(
         self.style_loss_tracker = keras.metrics.Mean(name="style_loss")
         self.built = True
 
-    def compile(self, optimizer=None, **kwargs):
-        """Configures training; `optimizer` defaults to `Adam(1e-4)` (the paper's)."""
-        for key in ("loss", "metrics"):
-            if key in kwargs:
-                raise ValueError(
-                    f"AdaINStyleTransfer.compile() computes its own loss; got {key}="
-                )
-        optimizer = keras.optimizers.get(
-            optimizer or keras.optimizers.Adam(learning_rate=1e-4)
-        )
-        check_optimizer("optimizer", optimizer)
-        super().compile(optimizer=optimizer, **backend.compile_settings(self, kwargs))
-        # Built now so that checkpoints restore its slots before the first step.
-        self.optimizer.build(self.trainable_variables)
-        self._record_compile(optimizer=optimizer, **kwargs)
+    def default_optimizer(self):
+        """What `compile()` uses without an optimizer: `Adam(1e-4)`, the paper's."""
+        return keras.optimizers.Adam(learning_rate=1e-4)
 
     @property
     def metrics(self):
         return [self.loss_tracker, self.content_loss_tracker, self.style_loss_tracker]
 
-    # Content and style images are [0, 1] pixels, like kgen.images'.
-    pixel_range = (0.0, 1.0)
-
-    def _check_training_data(self, data):
+    def check_training_data(self, data):
         content, style, _ = keras.utils.unpack_x_y_sample_weight(data)
         check_pixels("Content images", content, self.pixel_range)
         check_pixels("Style images", style, self.pixel_range)
@@ -222,11 +198,11 @@ class AdaINStyleTransfer(
         loss, (content_loss, style_loss) = backend.minimize(
             self.optimizer, self._loss_fn(data, training=True), variables
         )
-        return self._update_trackers(loss, content_loss, style_loss)
+        return self.update_metrics(loss, content_loss, style_loss)
 
     def stateful_test_step(self, data):
         loss, (content_loss, style_loss) = self._loss_fn(data, training=False)()
-        return self._update_trackers(loss, content_loss, style_loss)
+        return self.update_metrics(loss, content_loss, style_loss)
 
     def stylize(
         self,
@@ -266,8 +242,8 @@ class AdaINStyleTransfer(
         # VGG's max-pooling floors odd sizes, so the decoder would return an
         # image up to size_multiple - 1 pixels short; reflect-padding to a
         # multiple and cropping back keeps every pixel without dark borders.
-        content = _pad_to_multiple(content, self.size_multiple)
-        style = _pad_to_multiple(style, self.size_multiple)
+        content = images.pad_to_multiple(content, self.size_multiple)
+        style = images.pad_to_multiple(style, self.size_multiple)
         stylized = self(
             [
                 ops.convert_to_tensor(content[None]),
@@ -324,10 +300,6 @@ class AdaINStyleTransfer(
         )
         return config
 
-    @classmethod
-    def from_config(cls, config):
-        return from_config_with_networks(cls, config, ("decoder",))
-
 
 def _check_images(role, images):
     shape = tuple(images.shape)
@@ -362,13 +334,3 @@ def _unpack_pairs(data):
             "kgen.data.style_pairs; got content images only"
         )
     return _check_images("content", content), _check_images("style", style)
-
-
-def _pad_to_multiple(image, multiple):
-    height, width = image.shape[:2]
-    pad_height, pad_width = -height % multiple, -width % multiple
-    if not pad_height and not pad_width:
-        return image
-    # Reflection needs the image to be larger than the padding.
-    mode = "reflect" if min(height, width) > multiple else "edge"
-    return np.pad(image, ((0, pad_height), (0, pad_width), (0, 0)), mode=mode)

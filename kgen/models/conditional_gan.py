@@ -5,7 +5,7 @@ import numpy as np
 from keras import ops
 
 from kgen.models.gan import GAN
-from kgen.models.generative import check_pixels, check_training_images
+from kgen.models.training_data import check_pixels, check_training_images
 from kgen.networks.validation import check_positive
 
 
@@ -82,13 +82,13 @@ class ConditionalGAN(GAN):
     def _discriminate(self, images, conditions, training):
         return self.discriminator([images, conditions], training=training)
 
-    def _check_training_data(self, data):
+    def check_training_data(self, data):
         images, labels, _ = keras.utils.unpack_x_y_sample_weight(data)
         check_pixels("Training images", images, self.pixel_range)
         if labels is not None:
             check_class_labels(labels, self.num_classes, "Training labels")
 
-    def _generator_feed(self, z, labels):
+    def generator_feed(self, z, labels=None):
         num_samples = int(z.shape[0])
         if labels is None:
             labels = np.arange(num_samples) % self.num_classes

@@ -91,6 +91,5 @@ class DCGAN(GAN):
         )
         return config
 
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
+    # The networks are rebuilt from the hyperparameters, not deserialised.
+    network_config_keys = ()

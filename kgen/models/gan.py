@@ -4,50 +4,13 @@ import keras
 from keras import ops
 
 from kgen import backend, losses
-from kgen.augmentation import DiffAugment
-from kgen.export import SavedModelExport
-from kgen.models.generative import (
-    Generative,
-    PipelineFit,
-    RecordedCompile,
-    check_training_images,
-    from_config_with_networks,
-)
-from kgen.networks.validation import check_number, check_positive
-from kgen.saving import SafeSaving
-
-
-def default_optimizer(learning_rate: float = 2e-4):
-    """Adam(learning_rate, beta_1=0.5); 2e-4 is the DCGAN paper's setting."""
-    return keras.optimizers.Adam(learning_rate=learning_rate, beta_1=0.5)
-
-
-def _check_number(name, value, low, high=None):
-    """A finite number with `low <= value` (and `value < high` when given), or raises."""
-    return check_number(name, value, low, high, high_inclusive=False)
-
-
-def averaged_copy(generator):
-    """A frozen clone of `generator` with the same weights: the EMA generator."""
-    try:
-        copy = keras.models.clone_model(generator)
-    except Exception as error:
-        raise ValueError(
-            "ema= needs a generator that keras.models.clone_model can copy "
-            "(a functional or Sequential model, or one with get_config); "
-            f"cloning {generator.name!r} failed: {error}"
-        ) from error
-    copy.set_weights(generator.get_weights())
-    # Frozen, so that neither optimizer touches it; its weights are still
-    # model state (saved, restored, carried through JAX's stateless step).
-    copy.trainable = False
-    return copy
+from kgen.models import gan_training
+from kgen.models.generative_model import GenerativeModel
+from kgen.models.training_data import check_training_images
 
 
 @keras.saving.register_keras_serializable(package="kgen")
-class GAN(
-    Generative, PipelineFit, RecordedCompile, SafeSaving, SavedModelExport, keras.Model
-):
+class GAN(GenerativeModel):
     """A generative adversarial network with its own `train_step`.
 
     Each training step draws fresh noise, updates the discriminator
@@ -110,6 +73,7 @@ class GAN(
 
     # Inputs of each network: z or images; ConditionalGAN's also take labels.
     network_inputs = 1
+    network_config_keys = ("generator", "discriminator")
 
     def __init__(
         self,
@@ -121,44 +85,17 @@ class GAN(
         **kwargs,
     ):
         super().__init__(**kwargs)
-        for role, network in (
-            ("generator", generator),
-            ("discriminator", discriminator),
-        ):
-            if not isinstance(network, keras.Model):
-                raise ValueError(f"{role} must be a keras.Model, got {network!r}")
-            if len(network.inputs) != self.network_inputs:
-                raise ValueError(
-                    f"The {role} of a {type(self).__name__} takes "
-                    f"{self.network_inputs} input(s), got {len(network.inputs)}; "
-                    + (
-                        "build it with num_classes="
-                        if self.network_inputs == 2
-                        else "networks built with num_classes= belong in "
-                        "kgen.ConditionalGAN"
-                    )
-                )
-        generator_latent_dim = generator.inputs[0].shape[-1]
-        if latent_dim is None:
-            latent_dim = generator_latent_dim
-        check_positive("latent_dim", latent_dim)
-        if generator_latent_dim != latent_dim:
-            raise ValueError(
-                f"latent_dim={latent_dim} but the generator takes inputs of size "
-                f"{generator_latent_dim}"
-            )
-        image_shape = tuple(generator.outputs[0].shape[1:])
-        if tuple(discriminator.inputs[0].shape[1:]) != image_shape:
-            raise ValueError(
-                f"The generator makes images of shape {image_shape} but the "
-                f"discriminator takes {tuple(discriminator.inputs[0].shape[1:])}"
-            )
+        latent_dim, image_shape = gan_training.check_networks(
+            self, generator, discriminator, latent_dim
+        )
         self.generator = generator
         self.discriminator = discriminator
         self.latent_dim = latent_dim
         self.seed = seed
-        self.ema = None if ema is None else _check_number("ema", ema, 0.0, 1.0)
-        self.ema_generator = None if ema is None else averaged_copy(generator)
+        self.ema = None if ema is None else gan_training.check_below("ema", ema, 0, 1)
+        self.ema_generator = (
+            None if ema is None else gan_training.averaged_copy(generator)
+        )
         self.image_shape = image_shape
         self.seed_generator = keras.random.SeedGenerator(seed)
         # loss = d_loss + g_loss: one number that goes NaN when either does,
@@ -180,31 +117,16 @@ class GAN(
     def call(self, z, training=False):
         return self.sampling_generator(z, training=training)
 
-    def generate(
-        self,
-        num_samples=None,
-        *,
-        z=None,
-        labels=None,
-        seed=None,
-        batch_size=256,
-        use_ema=True,
-    ):
-        """Generates images, as a float32 NumPy array in [-1, 1].
+    def generate(self, num_samples=None, *, use_ema=True, **kwargs):
+        """`kgen.models.GenerativeModel.generate`, from the EMA generator if any.
 
-        Args:
-            num_samples: how many images; or pass `z`.
-            z: latent vectors `(num_samples, latent_dim)` to decode.
-            labels: class labels, for conditional models only: one integer for
-                all images or one per image (default: cycle through classes).
-            seed: integer seed: the same seed gives the same images.
-            batch_size: images generated per forward pass.
-            use_ema: with `ema` set, `False` samples the live generator
-                instead of the averaged one; ignored without `ema`.
+        With `ema` set, `use_ema=False` samples the live generator instead of
+        the averaged one; ignored without `ema`.
         """
         # Calling the model runs sampling_generator (the EMA one, if any).
         network = self if use_ema else self.generator
-        return self._generate_with(network, num_samples, z, labels, seed, batch_size)
+        kwargs = {"z": None, "labels": None, "seed": None, "batch_size": 256, **kwargs}
+        return self.generate_with(network, num_samples, **kwargs)
 
     def compile(
         self,
@@ -270,77 +192,49 @@ class GAN(
             **kwargs: passed to `keras.Model.compile` (`jit_compile`,
                 `steps_per_execution`, `run_eagerly`).
         """
-        d_optimizer = _network_optimizer("d", d_optimizer, d_learning_rate)
-        g_optimizer = _network_optimizer("g", g_optimizer, g_learning_rate)
-        if d_optimizer is g_optimizer:
-            raise ValueError(
-                "d_optimizer and g_optimizer must be two optimizer instances; "
-                "one instance would mix the two networks' moment estimates"
-            )
-        check_positive("discriminator_steps", discriminator_steps)
-        for key in ("optimizer", "loss", "metrics"):
-            if key in kwargs:
-                raise ValueError(
-                    f"GAN.compile() takes d_optimizer, g_optimizer and loss, not {key}="
-                )
-        adversarial_loss = losses.get(loss)
-        r1_weight = _check_number("r1_weight", r1_weight, 0.0)
-        label_smoothing = _check_number("label_smoothing", label_smoothing, 0.0, 1.0)
-        instance_noise = _check_number("instance_noise", instance_noise, 0.0)
-        if label_smoothing and not adversarial_loss.supports_label_smoothing:
-            raise ValueError(
-                f"label_smoothing applies to the cross-entropy losses "
-                f"(non_saturating, minimax), not {type(adversarial_loss).__name__}"
-            )
-        if instance_noise_decay_steps is not None:
-            check_positive("instance_noise_decay_steps", instance_noise_decay_steps)
-            if not instance_noise:
-                raise ValueError("instance_noise_decay_steps needs instance_noise > 0")
-        augment = None if augmentation is None else DiffAugment(augmentation)
-        self.adversarial_loss = adversarial_loss
-        self.augment = augment
-        self.d_optimizer = d_optimizer
-        self.g_optimizer = g_optimizer
-        self.discriminator_steps = discriminator_steps
-        self.r1_weight = r1_weight
-        self.label_smoothing = label_smoothing
-        self.instance_noise = instance_noise
-        self.instance_noise_decay_steps = instance_noise_decay_steps
-        discriminator_ids = {id(v) for v in self.discriminator.trainable_variables}
-        optimizer = keras.optimizers.MultiOptimizer(
-            lambda variable: (
-                d_optimizer if id(variable) in discriminator_ids else g_optimizer
-            ),
-            loss_scale_factor=self._loss_scale_factor(loss_scale_factor),
-        )
-        # The losses are scaled by the two optimizers' loss_scale_factor;
-        # Keras' own scaling would wrap the MultiOptimizer and reset them.
-        super().compile(
-            optimizer=optimizer,
-            **backend.compile_settings(self, {**kwargs, "auto_scale_loss": False}),
-        )
-        # Built now so that loading a checkpoint (`.keras`, BackupAndRestore)
-        # finds both optimizers' slots before the first step.
-        optimizer.build(self.trainable_variables)
-        self._record_compile(
+        settings = gan_training.training_settings(
             d_optimizer=d_optimizer,
             g_optimizer=g_optimizer,
-            loss=self.adversarial_loss,
+            d_learning_rate=d_learning_rate,
+            g_learning_rate=g_learning_rate,
+            loss=loss,
             discriminator_steps=discriminator_steps,
             r1_weight=r1_weight,
             label_smoothing=label_smoothing,
             instance_noise=instance_noise,
             instance_noise_decay_steps=instance_noise_decay_steps,
+            augmentation=augmentation,
+            keras_arguments=kwargs,
+        )
+        for name, value in settings.items():
+            setattr(self, name, value)
+        discriminator_ids = {id(v) for v in self.discriminator.trainable_variables}
+        optimizer = keras.optimizers.MultiOptimizer(
+            lambda variable: (
+                self.d_optimizer
+                if id(variable) in discriminator_ids
+                else self.g_optimizer
+            ),
+            loss_scale_factor=gan_training.loss_scale_factor(
+                self.dtype_policy, loss_scale_factor
+            ),
+        )
+        recorded = dict(
+            d_optimizer=self.d_optimizer,
+            g_optimizer=self.g_optimizer,
+            loss=self.adversarial_loss,
+            discriminator_steps=discriminator_steps,
+            r1_weight=self.r1_weight,
+            label_smoothing=self.label_smoothing,
+            instance_noise=self.instance_noise,
+            instance_noise_decay_steps=instance_noise_decay_steps,
             loss_scale_factor=loss_scale_factor,
             augmentation=augmentation,
             **kwargs,
         )
-
-    def _loss_scale_factor(self, loss_scale_factor):
-        if loss_scale_factor is not None:
-            return _check_number("loss_scale_factor", loss_scale_factor, 1.0)
-        # bfloat16 has float32's exponent range and needs no scaling.
-        return 2.0**10 if self.dtype_policy.name == "mixed_float16" else None
+        # The losses are scaled by the two optimizers' loss_scale_factor;
+        # Keras' own scaling would wrap the MultiOptimizer and reset them.
+        self.compile_with(optimizer, {**kwargs, "auto_scale_loss": False}, recorded)
 
     @property
     def metrics(self):
@@ -355,32 +249,34 @@ class GAN(
             trackers.append(self.r1_penalty_tracker)
         return trackers
 
-    def train_step(self, *args):
-        # Keras calls train_step(data) on TensorFlow/PyTorch and
-        # train_step(state, data) on JAX; kgen.backend adapts both.
-        return backend.train_step(self, *args)
-
     def stateful_train_step(self, data):
         real_images, conditions = self._unpack(data)
         # train_on_batch hands PyTorch NumPy arrays; the penalties need tensors.
         real_images = ops.convert_to_tensor(real_images)
         batch_size = ops.shape(real_images)[0]
-        noise_std = self._instance_noise_std()
+        noise_std = gan_training.instance_noise_std(
+            self.instance_noise,
+            self.instance_noise_decay_steps,
+            # The MultiOptimizer counts training steps (batches), one per step.
+            self.optimizer.iterations,
+        )
         for _ in range(self.discriminator_steps):
             d_loss, real_logits, fake_logits, r1 = self._discriminator_step(
                 real_images, conditions, batch_size, noise_std
             )
         g_loss = self._generator_step(conditions, batch_size, noise_std)
         if self.ema is not None:
-            self._update_ema()
+            gan_training.update_average(
+                self.ema_generator,
+                self.generator,
+                self.ema,
+                self.g_optimizer.iterations,
+            )
         self.optimizer.iterations.assign_add(1)
         if self.r1_weight:
             self.r1_penalty_tracker.update_state(r1)
         self._record_losses(d_loss, g_loss, real_logits, fake_logits)
-        return {metric.name: metric.result() for metric in self.metrics}
-
-    def test_step(self, *args):
-        return backend.test_step(self, *args)
+        return self.metric_results()
 
     def stateful_test_step(self, data):
         """`evaluate()` and `fit(validation_data=...)`: the training metrics on
@@ -429,17 +325,6 @@ class GAN(
 
     def _sample_latent(self, batch_size):
         return backend.normal((batch_size, self.latent_dim), seed=self.seed_generator)
-
-    def _instance_noise_std(self):
-        """This step's instance-noise std (a float or scalar tensor), or None."""
-        if not self.instance_noise:
-            return None
-        if self.instance_noise_decay_steps is None:
-            return self.instance_noise
-        # The MultiOptimizer counts training steps (batches), one per step.
-        step = ops.cast(self.optimizer.iterations, "float32")
-        remaining = ops.maximum(0.0, 1.0 - step / self.instance_noise_decay_steps)
-        return self.instance_noise * remaining
 
     def _with_instance_noise(self, images, noise_std):
         if noise_std is None:
@@ -510,19 +395,6 @@ class GAN(
         loss, _ = backend.minimize(self.g_optimizer, loss_fn, variables)
         return loss
 
-    def _update_ema(self):
-        # g_optimizer has just counted this update: t + 1 for the t-th (from 0),
-        # so (1 + t) / (10 + t) is updates / (updates + 9).
-        updates = ops.cast(self.g_optimizer.iterations, "float32")
-        decay = ops.minimum(self.ema, updates / (updates + 9.0))
-        for average, live in zip(
-            self.ema_generator.weights, self.generator.weights, strict=True
-        ):
-            value = ops.stop_gradient(live.value)
-            if live.trainable:
-                value = decay * average.value + (1.0 - decay) * value
-            average.assign(value)
-
     def _serving_signature(self):
         return [
             keras.InputSpec(shape=(None, self.latent_dim), dtype="float32", name="z")
@@ -542,20 +414,3 @@ class GAN(
             ema=self.ema,
         )
         return config
-
-    @classmethod
-    def from_config(cls, config):
-        return from_config_with_networks(cls, config, ("generator", "discriminator"))
-
-
-def _network_optimizer(prefix, optimizer, learning_rate):
-    """The optimizer of one network from `{prefix}_optimizer`/`{prefix}_learning_rate`."""
-    if learning_rate is None:
-        return keras.optimizers.get(optimizer or default_optimizer())
-    if optimizer is not None:
-        raise ValueError(
-            f"Pass {prefix}_optimizer or {prefix}_learning_rate, not both; set "
-            f"the learning rate on the optimizer instead"
-        )
-    learning_rate = _check_number(f"{prefix}_learning_rate", learning_rate, 0.0)
-    return default_optimizer(learning_rate)

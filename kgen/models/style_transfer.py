@@ -2,22 +2,20 @@
 
 import os
 import re
-from pathlib import Path
 
 import keras
 import numpy as np
 from keras import ops
 
-from kgen import backend, images, losses
-from kgen.networks.validation import check_number, check_optimizer, check_positive
+from kgen import backend, losses
+from kgen.models.model import Model
+from kgen.networks.validation import check_number
 from kgen.networks.vgg import CONTENT_LAYERS, STYLE_LAYERS, vgg_features
-
-OPTIMIZERS = ("adam", "lbfgs")
-_TERMS = ("loss", "content_loss", "style_loss", "total_variation_loss")
+from kgen.pipelines import style_transfer as pipeline
 
 
 @keras.saving.register_keras_serializable(package="kgen")
-class StyleTransfer(backend.BackendSteps, keras.Model):
+class StyleTransfer(Model):
     """Paints a photo in the style of a painting (Gatys, Ecker & Bethge 2016).
 
     The model's only trainable variable is the image being painted; the VGG
@@ -29,9 +27,11 @@ class StyleTransfer(backend.BackendSteps, keras.Model):
     where the content loss compares feature maps with the photo's at
     `content_layers`, and the style loss compares Gram matrices with the
     painting's at `style_layers`. The targets are computed once per
-    `stylize()` call (per resolution), not per step. Adam steps run through
-    `model.fit` (progress bar, callbacks); L-BFGS runs through SciPy's
-    L-BFGS-B, which also keeps the pixels in [0, 1].
+    `stylize()` call (per resolution), not per step. The model is the loss
+    and one step over its canvas; `stylize` and `synthesize_texture` run it
+    through `kgen.pipelines.style_transfer`, whose Adam steps run through
+    `model.fit` (progress bar, callbacks) and whose L-BFGS runs through
+    SciPy's L-BFGS-B, which also keeps the pixels in [0, 1].
 
     Args:
         backbone: `"vgg19"` (default), `"vgg16"`, or a Keras model taking RGB
@@ -119,7 +119,7 @@ class StyleTransfer(backend.BackendSteps, keras.Model):
         self.style_strength = self.add_weight(
             shape=(), initializer="ones", trainable=False, name="style_strength"
         )
-        # Set per stylize() call (and per resolution): see _set_variables.
+        # Set per stylize() call (and per resolution): see set_canvas.
         self.canvas = None
         self.content_targets = []
         self.style_targets = []
@@ -177,219 +177,22 @@ class StyleTransfer(backend.BackendSteps, keras.Model):
             "total_variation_loss": total_variation_loss,
         }
 
+    def canvas_loss(self):
+        """`(loss, terms)` of the canvas: what each step minimises."""
+        terms = self.loss_terms(ops.convert_to_tensor(self.canvas))
+        return terms["loss"], terms
+
     def stateful_train_step(self, data):
-        _, terms = backend.minimize(self.optimizer, self._canvas_loss, [self.canvas])
+        _, terms = backend.minimize(self.optimizer, self.canvas_loss, [self.canvas])
         # Adam can step out of the valid pixel range; project back.
         self.canvas.assign(ops.clip(self.canvas, 0.0, 1.0))
         return terms
 
-    # --- what users call ------------------------------------------------------
+    def default_optimizer(self, learning_rate: float = 0.02):
+        """Adam in pixel units ([0, 1]), with the TensorFlow tutorial's settings."""
+        return keras.optimizers.Adam(learning_rate, beta_1=0.99, epsilon=0.1)
 
-    def stylize(
-        self,
-        content,
-        style,
-        *,
-        steps: int = 500,
-        optimizer: str | keras.optimizers.Optimizer = "adam",
-        learning_rate: float = 0.02,
-        init="content",
-        max_size: int | None = None,
-        scales: int = 1,
-        preserve_color: bool = False,
-        style_blend_weights=None,
-        style_strength: float = 1.0,
-        style_scale: float = 1.0,
-        frames_dir: str | os.PathLike | None = None,
-        frame_every: int = 50,
-        seed: int | None = None,
-        verbose="auto",
-    ) -> np.ndarray:
-        """Paints `content` in the style of `style`; returns float32 `(H, W, 3)` in [0, 1].
-
-        Convert with `kgen.images.to_uint8` or write with
-        `kgen.images.save_image`. After the call, `optimization_log` maps each
-        loss term (`loss`, `content_loss`, `style_loss`,
-        `total_variation_loss`) to its values: for each resolution, the
-        starting image's, then the image's after every step.
-
-        Args:
-            content: The photo: a path, PIL image or `(H, W[, C])` array
-                (uint8, or float in [0, 1]); grayscale is converted to RGB.
-            style: The painting, in the same forms, or a list of them to blend.
-            steps: Optimisation steps at each resolution.
-            optimizer: `"adam"` (Adam with `learning_rate`), a Keras optimizer,
-                or `"lbfgs"` (SciPy's L-BFGS-B: far fewer steps needed).
-            learning_rate: Adam's learning rate, in pixel units ([0, 1]).
-            init: Where the painting starts: `"content"`, `"noise"` (uniform
-                white noise, reproducible with `seed`), or an image.
-            max_size: Work at most at this many pixels on the longer side (the
-                content is shrunk with a warning); None keeps its size.
-            scales: Coarse-to-fine levels: the image is painted at
-                1/2^(scales-1) of the size first, and each result is enlarged
-                to start the next level.
-            preserve_color: Luminance-only transfer: paint the photo's and the
-                painting's luminance, then put back the photo's colours.
-            style_blend_weights: With several styles, their relative weights
-                (default: equal).
-            style_strength: Multiplies `style_weight` for this call.
-            style_scale: Size of the painting relative to the content (the
-                painting is resized so its longer side is this multiple of the
-                content's): larger means larger brush strokes.
-            frames_dir: Folder to save intermediate images to, every
-                `frame_every` steps and at the end of each resolution.
-            seed: Seed of the noise for `init="noise"`.
-            verbose: Progress bar: `"auto"`, 0, 1 or 2, as in `fit`.
-        """
-        content = images.read_image(content, max_size=max_size)
-        styles = _read_styles(style)
-        target = content
-        if preserve_color:
-            target = _luminance(content)
-            styles = [_match_luminance(_luminance(s), target) for s in styles]
-        painted = self._paint(
-            target,
-            styles,
-            steps=steps,
-            optimizer=optimizer,
-            learning_rate=learning_rate,
-            init=init,
-            scales=scales,
-            style_blend_weights=style_blend_weights,
-            style_strength=style_strength,
-            style_scale=style_scale,
-            frames_dir=frames_dir,
-            frame_every=frame_every,
-            seed=seed,
-            verbose=verbose,
-        )
-        return images.keep_colors(painted, content) if preserve_color else painted
-
-    def synthesize_texture(
-        self,
-        style,
-        *,
-        size=(256, 256),
-        steps: int = 500,
-        optimizer="adam",
-        learning_rate: float = 0.02,
-        scales: int = 1,
-        style_scale: float = 1.0,
-        frames_dir=None,
-        frame_every: int = 50,
-        seed: int | None = None,
-        verbose="auto",
-    ) -> np.ndarray:
-        """Texture synthesis (Gatys et al. 2015): the style alone, from noise.
-
-        Returns a float32 `(height, width, 3)` image in [0, 1] of `size` whose
-        Gram statistics match the painting's; `seed` picks the noise. Other
-        arguments as in `stylize`.
-        """
-        if len(size) != 2 or not all(int(s) == s and s > 0 for s in size):
-            raise ValueError(
-                f"size must be a (height, width) pair of positive integers, got {size!r}"
-            )
-        blank = np.zeros((int(size[0]), int(size[1]), 3), np.float32)
-        return self._paint(
-            blank,
-            _read_styles(style),
-            steps=steps,
-            optimizer=optimizer,
-            learning_rate=learning_rate,
-            init="noise",
-            scales=scales,
-            style_blend_weights=None,
-            style_strength=1.0,
-            style_scale=style_scale,
-            frames_dir=frames_dir,
-            frame_every=frame_every,
-            seed=seed,
-            verbose=verbose,
-            use_content=False,
-        )
-
-    # --- the optimisation loop --------------------------------------------------
-
-    def _paint(
-        self,
-        content,
-        styles,
-        *,
-        steps,
-        optimizer,
-        learning_rate,
-        init,
-        scales,
-        style_blend_weights,
-        style_strength,
-        style_scale,
-        frames_dir,
-        frame_every,
-        seed,
-        verbose,
-        use_content=True,
-    ):
-        check_positive("steps", steps)
-        check_positive("scales", scales)
-        check_positive("frame_every", frame_every)
-        check_number("style_strength", style_strength, 0.0)
-        check_number("style_scale", style_scale, 0.0, low_inclusive=False)
-        check_number("learning_rate", learning_rate, 0.0, low_inclusive=False)
-        check_optimizer("optimizer", optimizer)
-        blend = _blend_weights(style_blend_weights, len(styles))
-        if not (
-            isinstance(optimizer, keras.optimizers.Optimizer) or optimizer in OPTIMIZERS
-        ):
-            raise ValueError(
-                f"optimizer must be one of {OPTIMIZERS} or a keras.optimizers."
-                f"Optimizer, got {optimizer!r}"
-            )
-        self.style_strength.assign(float(style_strength))
-        height, width = content.shape[:2]
-        coarsest = (height // 2 ** (scales - 1), width // 2 ** (scales - 1))
-        if min(coarsest) < self._min_size():
-            raise ValueError(
-                f"The image is {coarsest[0]}x{coarsest[1]} pixels at its coarsest "
-                f"scale, too small for the VGG layers used (at least "
-                f"{self._min_size()} pixels per side): use a larger image or fewer "
-                "scales."
-            )
-        image = _initial_image(init, content, seed)
-        self.optimization_log = {term: [] for term in _TERMS}
-        for level in reversed(range(scales)):
-            size = (max(1, height // 2**level), max(1, width // 2**level))
-            level_content = images.resize(content, size)
-            scaled_styles = [
-                _scale_style(s, size, style_scale, self._min_size()) for s in styles
-            ]
-            self._set_targets(
-                level_content if use_content else None, scaled_styles, blend
-            )
-            self._set_canvas(images.resize(image, size))
-            frames = (
-                None
-                if frames_dir is None
-                else Path(frames_dir) / f"{size[0]}x{size[1]}"
-            )
-            if optimizer == "lbfgs":
-                self._run_lbfgs(steps, frames, frame_every, verbose)
-            else:
-                self._run_fit(
-                    steps, optimizer, learning_rate, frames, frame_every, verbose
-                )
-            image = keras.ops.convert_to_numpy(self.canvas)[0]
-        return image
-
-    def _xla(self):
-        if self.xla_setting != "auto":
-            return self.xla_setting
-        name = keras.backend.backend()
-        return name == "jax" or (
-            name == "tensorflow" and bool(keras.distribution.list_devices("gpu"))
-        )
-
-    def _min_size(self):
+    def min_size(self) -> int:
         """Pixels per side VGG needs: layers in block k follow k-1 poolings."""
         if isinstance(self.backbone, keras.Model):
             return 1
@@ -397,108 +200,44 @@ class StyleTransfer(backend.BackendSteps, keras.Model):
         blocks = [int(m[1]) for name in layers if (m := re.match(r"block(\d)", name))]
         return 2 ** (max(blocks, default=1) - 1)
 
-    def _run_fit(self, steps, optimizer, learning_rate, frames, frame_every, verbose):
-        if optimizer == "adam":
-            # Pixel-space settings of the TensorFlow style-transfer tutorial.
-            optimizer = keras.optimizers.Adam(learning_rate, beta_1=0.99, epsilon=0.1)
-        else:
-            optimizer = keras.optimizers.get(
-                keras.saving.serialize_keras_object(optimizer)
-            )
-        optimizer.build([self.canvas])
-        if (
-            self.compiled
-            and self.train_function is not None
-            and type(optimizer) is type(self.optimizer)
-            and _settings(optimizer) == _settings(self.optimizer)
-        ):
-            # Same optimizer, same shapes: start its slots afresh but keep the
-            # traced step (re-tracing costs seconds, on JAX more than the steps).
-            for slot, fresh in zip(
-                self.optimizer.variables, optimizer.variables, strict=True
-            ):
-                slot.assign(fresh)
-        else:
-            self.compile(optimizer=optimizer, jit_compile=self._xla())
-        callbacks = [_LossLog(self._log)]
-        if frames is not None:
-            callbacks.append(_Frames(frames, frame_every))
-        # fit() needs data; each "example" is one step on the same image.
-        self.fit(
-            np.zeros((steps, 1), np.float32),
-            batch_size=1,
-            epochs=1,
-            shuffle=False,
-            verbose=verbose,
-            callbacks=callbacks,
-        )
-        self._log(_floats(self._canvas_loss()[1]))
+    # --- what users call ------------------------------------------------------
 
-    def _run_lbfgs(self, steps, frames, frame_every, verbose):
-        from scipy import optimize
+    def stylize(self, content, style, **options) -> np.ndarray:
+        """Paints `content` in the style of `style`; returns float32 `(H, W, 3)` in [0, 1].
 
-        shape = tuple(self.canvas.shape)
-        evaluate = backend.gradient_function(
-            self._canvas_loss, [self.canvas], self.variables
-        )
-        last = {}
+        Runs `kgen.pipelines.style_transfer.stylize(self, content, style,
+        **options)`, which documents the options: `steps`, `optimizer`
+        (`"adam"`, `"lbfgs"` or a Keras optimizer), `learning_rate`, `init`,
+        `max_size`, `scales`, `preserve_color`, `style_blend_weights`,
+        `style_strength`, `style_scale`, `frames_dir`, `frame_every`, `seed`
+        and `verbose`. After the call, `optimization_log` maps each loss term
+        (`loss`, `content_loss`, `style_loss`, `total_variation_loss`) to its
+        values: for each resolution, the starting image's, then the image's
+        after every step.
+        """
+        return pipeline.stylize(self, content, style, **options)
 
-        def loss_and_gradient(x):
-            self.canvas.assign(x.reshape(shape).astype(np.float32))
-            loss, terms, (grad,) = evaluate()
-            last.update(x=x.copy(), terms=_floats(terms))
-            grad = keras.ops.convert_to_numpy(grad).astype(np.float64).ravel()
-            return float(keras.ops.convert_to_numpy(loss)), grad
+    def synthesize_texture(self, style, **options) -> np.ndarray:
+        """Texture synthesis (Gatys et al. 2015): the style alone, from noise.
 
-        progbar = keras.utils.Progbar(
-            steps, verbose=1 if verbose == "auto" else verbose, stateful_metrics=_TERMS
-        )
-
-        def after_iteration(x):
-            # SciPy's line search usually ends on the accepted point.
-            if not np.array_equal(x, last["x"]):
-                loss_and_gradient(x)
-            self._log(last["terms"])
-            progbar.add(1, list(last["terms"].items()))
-            step = len(self.optimization_log["loss"]) - 1
-            if frames is not None and step % frame_every == 0:
-                _save_frame(frames, step, x.reshape(shape)[0])
-
-        x0 = keras.ops.convert_to_numpy(self.canvas).astype(np.float64).ravel()
-        self._log(_floats(self._canvas_loss()[1]))
-        result = optimize.minimize(
-            loss_and_gradient,
-            x0,
-            jac=True,
-            method="L-BFGS-B",
-            bounds=optimize.Bounds(0.0, 1.0),
-            callback=after_iteration,
-            options={"maxiter": steps, "maxfun": 2 * steps + 20},
-        )
-        self.canvas.assign(result.x.reshape(shape).astype(np.float32))
-        if frames is not None:
-            _save_frame(
-                frames,
-                len(self.optimization_log["loss"]) - 1,
-                result.x.reshape(shape)[0],
-            )
-
-    def _canvas_loss(self):
-        terms = self.loss_terms(ops.convert_to_tensor(self.canvas))
-        return terms["loss"], terms
-
-    def _log(self, terms):
-        for key in _TERMS:
-            self.optimization_log[key].append(terms[key])
+        Runs `kgen.pipelines.style_transfer.synthesize_texture(self, style,
+        **options)`: a float32 `(height, width, 3)` image in [0, 1] of `size`
+        (default 256x256) whose Gram statistics match the painting's.
+        """
+        return pipeline.synthesize_texture(self, style, **options)
 
     # --- per-call state: the canvas and the targets --------------------------------
 
-    def _set_canvas(self, image):
+    def set_canvas(self, image):
         """Sets the image being painted (a new variable only for a new size)."""
         self._set_variables("canvas", [image[None]], trainable=True)
 
-    def _set_targets(self, content, styles, blend):
-        """Computes the content and (blended) style targets, once per resolution."""
+    def set_targets(self, content, styles, blend):
+        """Computes the content and (blended) style targets, once per resolution.
+
+        `content` (`(H, W, 3)`, or None for texture synthesis) and `styles`
+        are arrays in [0, 1]; `blend` weighs the styles' Gram matrices.
+        """
         content_targets = []
         if content is not None and self.content_weight > 0:
             features = self.extractor(content[None])
@@ -567,112 +306,3 @@ class StyleTransfer(backend.BackendSteps, keras.Model):
                 config["backbone"]
             )
         return cls(**config)
-
-
-class _LossLog(keras.callbacks.Callback):
-    """Passes the loss terms of every step (before its update) to `log`."""
-
-    def __init__(self, log):
-        super().__init__()
-        self.log = log
-
-    def on_train_batch_end(self, batch, logs=None):
-        self.log(_floats(logs))
-
-
-def _floats(terms):
-    return {key: float(keras.ops.convert_to_numpy(terms[key])) for key in _TERMS}
-
-
-class _Frames(keras.callbacks.Callback):
-    """Saves the image every `every` steps and at the end."""
-
-    def __init__(self, folder, every):
-        super().__init__()
-        self.folder = folder
-        self.every = every
-        self.step = 0
-
-    def on_train_batch_end(self, batch, logs=None):
-        self.step += 1
-        if self.step % self.every == 0:
-            _save_frame(self.folder, self.step, self.model.canvas.numpy()[0])
-
-    def on_train_end(self, logs=None):
-        if self.step % self.every:
-            _save_frame(self.folder, self.step, self.model.canvas.numpy()[0])
-
-
-def _settings(optimizer):
-    """An optimizer's config without its name (Keras numbers new instances)."""
-    config = optimizer.get_config()
-    config.pop("name", None)
-    return config
-
-
-def _save_frame(folder, step, image):
-    images.save_image(np.asarray(image), Path(folder) / f"step_{step:05d}.png")
-
-
-def _read_styles(style):
-    styles = style if isinstance(style, (list, tuple)) else [style]
-    if not styles:
-        raise ValueError("style must be an image or a non-empty list of images")
-    return [images.read_image(s) for s in styles]
-
-
-def _blend_weights(weights, count):
-    if weights is None:
-        return [1.0 / count] * count
-    weights = [float(w) for w in weights]
-    if (
-        len(weights) != count
-        or not np.isfinite(weights).all()
-        or min(weights) < 0
-        or sum(weights) <= 0
-    ):
-        raise ValueError(
-            f"style_blend_weights must be {count} non-negative numbers with a "
-            f"positive sum (one per style), got {weights}"
-        )
-    return [w / sum(weights) for w in weights]
-
-
-def _scale_style(style, content_size, style_scale, min_size):
-    """Resizes a painting so its longer side is `style_scale` x the content's.
-
-    Its shorter side is kept at `min_size` or more: Gram matrices do not depend
-    on the image size, but VGG's deepest layers need some pixels.
-    """
-    target = style_scale * max(content_size)
-    scale = max(target / max(style.shape[:2]), min_size / min(style.shape[:2]))
-    size = tuple(max(1, round(s * scale)) for s in style.shape[:2])
-    return images.resize(style, size)
-
-
-def _initial_image(init, content, seed):
-    if isinstance(init, str):
-        if init == "content":
-            return content
-        if init == "noise":
-            rng = np.random.default_rng(seed)
-            return rng.uniform(0.0, 1.0, content.shape).astype(np.float32)
-        raise ValueError(f"init must be 'content', 'noise' or an image, got {init!r}")
-    return images.resize(images.read_image(init), content.shape[:2])
-
-
-def _luminance(image):
-    """The image's luminance as a gray RGB image."""
-    y = images.rgb_to_yuv(image)[..., :1]
-    return np.repeat(np.clip(y, 0.0, 1.0), 3, axis=-1)
-
-
-def _match_luminance(style, content):
-    """Shifts and scales the style's luminance to the content's mean and std.
-
-    Gatys et al. (2016) do this before luminance-only transfer, so that the
-    painting's overall brightness does not carry over.
-    """
-    std = style.std() or 1.0
-    matched = (style - style.mean()) * (content.std() / std) + content.mean()
-    return np.clip(matched, 0.0, 1.0).astype(np.float32)

@@ -5,33 +5,20 @@ import numpy as np
 from keras import ops
 
 from kgen import backend, losses
-from kgen.export import SavedModelExport
 from kgen.layers.sampling import Sampling
-from kgen.models.generative import (
-    Generative,
-    PipelineFit,
-    RecordedCompile,
-    check_training_images,
-    from_config_with_networks,
+from kgen.models.generative_model import (
+    GenerativeModel,
     latent_vectors,
     predict_in_batches,
 )
-from kgen.networks.validation import check_number, check_optimizer
-from kgen.saving import SafeSaving
+from kgen.models.training_data import check_training_images
+from kgen.networks.validation import check_number
 
 LIKELIHOODS = ("bernoulli", "gaussian")
 
 
 @keras.saving.register_keras_serializable(package="kgen")
-class VAE(
-    Generative,
-    PipelineFit,
-    RecordedCompile,
-    SafeSaving,
-    SavedModelExport,
-    backend.BackendSteps,
-    keras.Model,
-):
+class VAE(GenerativeModel):
     """A variational autoencoder (Kingma & Welling 2014) with its own `train_step`.
 
     The encoder maps images to the mean and log-variance of q(z|x); a
@@ -65,6 +52,8 @@ class VAE(
     log_px = vae.log_likelihood(test_images, num_samples=1000)  # nats per image
     ```
     """
+
+    network_config_keys = ("encoder", "decoder")
 
     def __init__(
         self,
@@ -126,20 +115,6 @@ class VAE(
         self.kl_loss_tracker = keras.metrics.Mean(name="kl_loss")
         self.built = True
 
-    def compile(self, optimizer=None, **kwargs):
-        """Configures training; `optimizer` defaults to `Adam(1e-3)`."""
-        for key in ("loss", "metrics"):
-            if key in kwargs:
-                raise ValueError(f"VAE.compile() computes its own loss; got {key}=")
-        optimizer = keras.optimizers.get(
-            optimizer or keras.optimizers.Adam(learning_rate=1e-3)
-        )
-        check_optimizer("optimizer", optimizer)
-        super().compile(optimizer=optimizer, **backend.compile_settings(self, kwargs))
-        # Built now so that checkpoints restore its slots before the first step.
-        self.optimizer.build(self.trainable_variables)
-        self._record_compile(optimizer=optimizer, **kwargs)
-
     @property
     def metrics(self):
         return [
@@ -180,10 +155,10 @@ class VAE(
         loss, (reconstruction_loss, kl_loss) = backend.minimize(
             self.optimizer, loss_fn, variables
         )
-        return self._update_trackers(loss, reconstruction_loss, kl_loss)
+        return self.update_metrics(loss, reconstruction_loss, kl_loss)
 
     def stateful_test_step(self, data):
-        return self._update_trackers(*self._elbo_terms(data, training=False))
+        return self.update_metrics(*self._elbo_terms(data, training=False))
 
     def _images(self, images):
         images = ops.convert_to_tensor(np.asarray(images, dtype="float32"))
@@ -299,7 +274,3 @@ class VAE(
             seed=self.seed,
         )
         return config
-
-    @classmethod
-    def from_config(cls, config):
-        return from_config_with_networks(cls, config, ("encoder", "decoder"))
