@@ -231,3 +231,32 @@ def shard_elements(dataset):
         tf.data.experimental.AutoShardPolicy.OFF
     )
     return dataset.shard(workers, index).with_options(options)
+
+
+def synchronize_batch_norm(model, enabled: bool = True) -> int:
+    """Makes `model`'s batch norms use the statistics of the global batch.
+
+    Under `tf.distribute` each replica normalises by its own rows unless the
+    layer is `keras.layers.BatchNormalization(synchronized=True)`; this sets
+    that on every batch norm of `model` (call it before the first step: the
+    step is traced with it) and returns how many it set. JAX needs nothing:
+    its step runs on the global batch. Only TensorFlow has the option, and a
+    model saved with it loads only on TensorFlow: call it again with
+    `enabled=False` before saving a model meant for every backend.
+    """
+    if keras.backend.backend() != "tensorflow":
+        return 0
+    layers = [
+        layer
+        for layer in _nested_layers(model)
+        if isinstance(layer, keras.layers.BatchNormalization)
+    ]
+    for layer in layers:
+        layer.synchronized = enabled
+    return len(layers)
+
+
+def _nested_layers(layer):
+    for sublayer in getattr(layer, "layers", None) or ():
+        yield sublayer
+        yield from _nested_layers(sublayer)

@@ -4,12 +4,12 @@
 (tests/tiny_models.py) for one epoch of 4 global batches of 16 inside
 `kgen.distributed.distributed_scope()`, fed through `kgen.distributed.shard`.
 Alone it is the one-process reference; under `kgen launch --workers 2` each
-worker runs its share. Only the chief writes: `OUT_DIR/NAME.json` (the
-epoch's metrics), `OUT_DIR/NAME.npz` (the weights) and `OUT_DIR/NAME.keras`.
+worker runs its share. Only the chief writes, into `OUT_DIR/rank-0/` (the
+folder is named after the writer's rank): `NAME.json` (the epoch's metrics),
+`NAME.npz` (the weights) and `NAME.keras`.
 """
 
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -36,11 +36,16 @@ def dataset(name):
 
 
 def train(name):
+    """`name` is a tiny model's, with options after `+`: `dcgan+sync` has
+    synchronized batch norm, `+noxla` trains without XLA."""
     keras.utils.set_random_seed(0)
+    kind, *options = name.split("+")
     with distributed.distributed_scope():
-        model = tiny_model(name)
-        model.compile()
-        history = model.fit(distributed.shard(dataset(name)), epochs=1, verbose=0)
+        model = tiny_model(kind)
+        if "sync" in options:
+            distributed.synchronize_batch_norm(model)
+        model.compile(**({"jit_compile": False} if "noxla" in options else {}))
+        history = model.fit(distributed.shard(dataset(kind)), epochs=1, verbose=0)
     metrics = {key: float(values[-1]) for key, values in history.history.items()}
     return model, metrics
 
@@ -52,16 +57,17 @@ def main(out, names):
         model, metrics = train(name)
         metrics["workers"] = distributed.num_workers()
         if distributed.is_chief():
+            folder = out / f"rank-{distributed.worker_index()}"
+            folder.mkdir(parents=True, exist_ok=True)
             weights = {
                 f"{i}:{v.path}": np.asarray(keras.ops.convert_to_numpy(v.value))
                 for i, v in enumerate(model.weights)
             }
-            np.savez(out / f"{name}.npz", **weights)
-            (out / f"{name}.json").write_text(json.dumps(metrics))
-            model.save(out / f"{name}.keras")
+            np.savez(folder / f"{name}.npz", **weights)
+            (folder / f"{name}.json").write_text(json.dumps(metrics))
+            model.save(folder / f"{name}.keras")
         print(f"{name} done on worker {distributed.worker_index()}: {metrics}")
 
 
 if __name__ == "__main__":
-    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     main(Path(sys.argv[1]), sys.argv[2:])

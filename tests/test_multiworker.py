@@ -1,0 +1,184 @@
+"""Two worker processes train like one process on the same global batch.
+
+`kgen launch --workers 2` starts tests/multiworker_run.py twice on 127.0.0.1
+(TensorFlow: `MultiWorkerMirroredStrategy` from `TF_CONFIG`; JAX:
+`keras.distribution.initialize` + `DataParallel` from `KERAS_DISTRIBUTION_*`),
+and the same script alone is the one-process reference; both train a tiny
+DCGAN and VAE for 4 steps of a global batch of 16 from the same seed. The
+TensorFlow test runs in the TensorFlow session, the JAX one in the JAX session;
+Keras has no multi-process PyTorch engine. The launcher's own tests (failure,
+timeout, PyTorch refusal) start no framework and run everywhere.
+"""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+
+from kgen.cli import launch
+
+SCRIPT = Path(__file__).with_name("multiworker_run.py")
+BACKEND = keras.backend.backend()
+# One process trains the DCGAN with XLA by default, tf.distribute without:
+# compare like with like (XLA alone moves the DCGAN's weights by ~2e-3 in 4
+# Adam steps). Batch norm is synchronized on TensorFlow; JAX needs nothing.
+MODELS = {
+    "tensorflow": {"dcgan": "dcgan+sync+noxla", "vae": "vae"},
+    "jax": {"dcgan": "dcgan", "vae": "vae"},
+}
+# Seconds: a hung collective fails the test instead of CI.
+TIMEOUT = 240
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    if BACKEND not in MODELS:
+        pytest.skip("Keras has no multi-process PyTorch backend")
+    names = list(MODELS[BACKEND].values())
+    root = tmp_path_factory.mktemp("multiworker")
+    env = {**os.environ, "KERAS_BACKEND": BACKEND, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    for name in ("TF_CONFIG", "KERAS_DISTRIBUTION_NUM_PROCESSES"):
+        env.pop(name, None)
+    worker = [sys.executable, str(SCRIPT)]
+    commands = {
+        1: [*worker, str(root / "one"), *names],
+        2: [
+            *(sys.executable, "-m", "kgen.cli", "launch", "--workers", "2"),
+            *("--timeout", str(TIMEOUT), "--"),
+            *(*worker, str(root / "two"), *names),
+        ],
+    }
+    # Both at once: the workers spend much of their start waiting on each other.
+    processes = {
+        count: subprocess.Popen(
+            command,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for count, command in commands.items()
+    }
+    outputs = {}
+    try:
+        for count, process in processes.items():
+            outputs[count], _ = process.communicate(timeout=TIMEOUT + 30)
+    finally:
+        for process in processes.values():
+            process.kill()
+            process.wait()
+    for count, process in processes.items():
+        assert process.returncode == 0, outputs[count][-4000:]
+    return root
+
+
+def results(root, count, model):
+    """The chief's metrics and weights of `model` in the `count`-process run."""
+    name = MODELS[BACKEND][model]
+    folder = root / ("one" if count == 1 else "two") / "rank-0"
+    metrics = json.loads((folder / f"{name}.json").read_text())
+    with np.load(folder / f"{name}.npz") as weights:
+        return metrics, dict(weights)
+
+
+@pytest.mark.parametrize("model", ["dcgan", "vae"])
+def test_two_workers_match_one_process(runs, model):
+    single_metrics, single_weights = results(runs, 1, model)
+    double_metrics, double_weights = results(runs, 2, model)
+    assert single_metrics.pop("workers") == 1
+    assert double_metrics.pop("workers") == 2
+    assert single_metrics.keys() == double_metrics.keys()
+    for key, value in single_metrics.items():
+        assert double_metrics[key] == pytest.approx(value, rel=1e-4, abs=1e-5), key
+    assert single_weights.keys() == double_weights.keys()
+    for key, value in single_weights.items():
+        np.testing.assert_allclose(double_weights[key], value, atol=1e-5, err_msg=key)
+
+
+def test_only_the_chief_writes_files(runs):
+    names = MODELS[BACKEND].values()
+    expected = {f"{name}{suffix}" for name in names for suffix in (".json", ".npz")}
+    expected |= {f"{name}.keras" for name in names}
+    assert [path.name for path in (runs / "two").iterdir()] == ["rank-0"]
+    assert {path.name for path in (runs / "two" / "rank-0").iterdir()} == expected
+
+
+# The launcher itself: plain Python workers, no framework.
+SLEEPER = "import os, time; open(os.environ['PIDS'] + '/' + str(os.getpid()), 'w'); "
+
+
+def _launch(code, tmp_path, **kwargs):
+    os.environ["PIDS"] = str(tmp_path)
+    lines = []
+
+    class Output:
+        def write(self, text):
+            lines.append(text)
+
+        def flush(self):
+            pass
+
+    try:
+        status = launch.launch(
+            [sys.executable, "-c", code], 2, backend="jax", output=Output(), **kwargs
+        )
+    finally:
+        del os.environ["PIDS"]
+    pids = [int(path.name) for path in tmp_path.iterdir()]
+    return status, "".join(lines), pids
+
+
+def _running(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_launch_prefixes_lines_and_sets_each_rank(tmp_path):
+    code = SLEEPER + "print(os.environ['KERAS_DISTRIBUTION_PROCESS_ID'])"
+    status, output, _ = _launch(code, tmp_path)
+    assert status == 0
+    assert sorted(output.splitlines()) == ["[0] 0", "[1] 1"]
+
+
+def test_a_failing_worker_stops_the_others(tmp_path):
+    code = SLEEPER + (
+        "rank = os.environ['KERAS_DISTRIBUTION_PROCESS_ID']\n"
+        "time.sleep(0.5)\n"
+        "if rank == '1':\n"
+        "    raise SystemExit(3)\n"
+        "time.sleep(60)"
+    )
+    status, output, pids = _launch(code, tmp_path, timeout=30)
+    assert status == 3
+    assert "worker 1 exited with status 3; stopping the others" in output
+    assert len(pids) == 2 and not any(_running(pid) for pid in pids)
+
+
+def test_a_hung_run_ends_at_the_timeout(tmp_path):
+    status, output, pids = _launch(SLEEPER + "time.sleep(60)", tmp_path, timeout=1)
+    assert status == 124
+    assert "after --timeout 1 s" in output
+    assert len(pids) == 2 and not any(_running(pid) for pid in pids)
+
+
+def test_launch_refuses_pytorch_in_one_sentence():
+    with pytest.raises(ValueError, match="no multi-process PyTorch backend"):
+        launch.worker_environments(2, "torch")
+
+
+def test_workers_get_distinct_free_local_ports():
+    (first, second) = launch.worker_environments(2, "tensorflow")
+    config = json.loads(first["TF_CONFIG"])
+    addresses = config["cluster"]["worker"]
+    assert len(set(addresses)) == 2
+    assert all(address.startswith("127.0.0.1:") for address in addresses)
+    assert config["task"] == {"type": "worker", "index": 0}
+    assert json.loads(second["TF_CONFIG"])["task"]["index"] == 1
