@@ -78,7 +78,7 @@ __all__ = [
     "saving",
 ]
 # Modules that loading kgen imports on the way, and so became kgen's names.
-_IMPORTED_ON_THE_WAY = ("backend", "export", "glyphs", "models")
+_IMPORTED_ON_THE_WAY = ("backend", "export", "glyphs", "models", "pipelines")
 _loading = False
 
 
