@@ -14,14 +14,20 @@ training `backup/`. This module holds the rules that keep that work safe:
   are written (each atomically).
 
 ```python
-run = kgen.runs.Run("runs/dcgan", "dcgan", overwrite=False)
-model.fit(train, epochs=20, callbacks=run.callbacks())
+run = kgen.runs.Run("runs/dcgan", "dcgan", overwrite=False, time_budget=600)
+model.fit(
+    train,
+    epochs=20,
+    verbose=kgen.runs.progress_verbosity(),
+    callbacks=run.callbacks(kgen.callbacks.SampleGrid(run.samples)),
+)
 run.finish(model)  # raises TrainingDivergedError, or saves, exports, cleans up
 ```
 """
 
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -42,10 +48,18 @@ class Run:
             unfinished backup and old sample grids) instead of refusing.
         finished_files: other files that mark a finished run (besides
             `<name>.keras` and `saved_model/`), e.g. `("samples.png",)`.
+        time_budget: seconds of training, or None; `callbacks()` then stops
+            training at the first step boundary after them
+            (`kgen.callbacks.TimeBudget`), and `finish` saves as usual.
     """
 
     def __init__(
-        self, output_dir, name: str, overwrite: bool = False, finished_files=()
+        self,
+        output_dir,
+        name: str,
+        overwrite: bool = False,
+        finished_files=(),
+        time_budget: float | None = None,
     ):
         self.output_dir = Path(output_dir)
         self.name = name
@@ -60,6 +74,7 @@ class Run:
         self.backup = callbacks.BackupAndRestore(
             self.backup_dir, delete_checkpoint=False
         )
+        self.time_budget = time_budget
 
     def _prepare(self, overwrite, finished):
         if self.output_dir.exists() and not self.output_dir.is_dir():
@@ -80,12 +95,16 @@ class Run:
         _check_writable(self.output_dir)
 
     def callbacks(self, *first) -> list:
-        """`fit` callbacks: `first`, the divergence guard, then the backup last.
+        """`fit` callbacks: the divergence guard, the time budget, `first`, the backup.
 
         Callbacks that write per-epoch files (`SampleGrid`) go in `first`,
         after the guard, so that they see `stop_training` on a bad epoch.
         """
-        return [self.guard, *first, self.backup]
+        budget = []
+        if self.time_budget is not None:
+            print(f"Training for at most {self.time_budget:g} s", flush=True)
+            budget = [callbacks.TimeBudget(self.time_budget)]
+        return [self.guard, *budget, *first, self.backup]
 
     def check_diverged(self) -> None:
         """Raises `TrainingDivergedError` if the guard stopped training; saves nothing."""
@@ -104,11 +123,23 @@ class Run:
         good backup, if the guard stopped training.
         """
         self.check_diverged()
+        if self.samples.is_dir():
+            print(f"Samples:    {self.samples}")
         model.save(self.keras_path)
         model.export(str(self.saved_model), verbose=False)
         print(f"Keras file: {self.keras_path}")
         print(f"SavedModel: {self.saved_model}")
         self.backup.delete()
+
+
+def progress_verbosity() -> int:
+    """`fit`'s `verbose`: a live progress bar on a terminal, a line an epoch in a log.
+
+    Keras' bar redraws itself with carriage returns and draws the finished
+    epoch twice (at its last step and at the epoch's end), which a terminal
+    overwrites but a log file or CI output shows as two lines.
+    """
+    return 1 if sys.stdout.isatty() else 2
 
 
 def refuse_to_overwrite(path, overwrite: bool) -> None:

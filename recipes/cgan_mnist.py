@@ -11,7 +11,6 @@ Writes `<output-dir>/samples/epoch_*.png` (one row per class),
 (signature `generate(z, labels)` -> images).
 """
 
-import dataclasses
 import sys
 
 from kgen.logs import silence_frameworks
@@ -20,39 +19,53 @@ from kgen.logs import silence_frameworks
 silence_frameworks(verbose="--verbose" in sys.argv)
 
 import kgen
-from kgen.recipes import digit_cgan, train_digit_model
+from kgen.recipes import IMAGE_SHAPE, digit_data, print_sample_quality
 
-
-@dataclasses.dataclass
-class Config:
-    dataset: str = "glyphs"
-    epochs: int = 20
-    batch_size: int = 128
-    output_dir: str = "saved_models/cgan_mnist"
-    latent_dim: int = 100
-    base_filters: int = 64
-    num_classes: int = 10
-    conditioning: str = dataclasses.field(
-        default="projection", metadata={"help": "'projection' or 'concat'"}
-    )
-    limit: int | None = None
-    held_out: int = 1000
-    quality_samples: int = 1000
-    time_budget: float | None = None
-    overwrite: bool = False
-    verbose: bool = False
-    seed: int = 0
+# Every setting, with its default and help: the flags of this script and of
+# `kgen train cgan`.
+Config = kgen.recipes.CGANConfig
 
 
 def main(config: Config) -> kgen.ConditionalGAN:
-    model = digit_cgan(
-        config.latent_dim,
-        config.base_filters,
-        config.num_classes,
-        config.conditioning,
+    # The model: DCGAN networks that also see the label, G(z, c) and D(x, c).
+    model = kgen.ConditionalGAN(
+        kgen.networks.dcgan_generator(
+            config.latent_dim,
+            IMAGE_SHAPE,
+            config.base_filters,
+            num_classes=config.num_classes,
+        ),
+        kgen.networks.dcgan_discriminator(
+            IMAGE_SHAPE,
+            config.base_filters,
+            num_classes=config.num_classes,
+            conditioning=config.conditioning,
+        ),
+        num_classes=config.num_classes,
         seed=config.seed,
     )
-    return train_digit_model(model, config, "cgan_mnist")
+    model.compile()
+    # The data: (digits in [-1, 1], labels); --held-out kept apart for the score.
+    train, held_out = digit_data(config, with_labels=True)
+    # Training: resumes an interrupted run in --output-dir, refuses to replace a
+    # finished one without --overwrite, stops at --time-budget or on NaN.
+    run = kgen.runs.Run(
+        config.output_dir,
+        "cgan_mnist",
+        overwrite=config.overwrite,
+        time_budget=config.time_budget,
+    )
+    model.fit(
+        train,
+        epochs=config.epochs,
+        verbose=kgen.runs.progress_verbosity(),
+        callbacks=run.callbacks(
+            kgen.callbacks.SampleGrid(run.samples, seed=config.seed)
+        ),
+    )
+    run.finish(model)  # the .keras file and the SavedModel
+    print_sample_quality(model, config, held_out)
+    return model
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ input, the model's starting point and the completion; prints the error on the
 missing pixels before and after the search.
 """
 
-import dataclasses
 import sys
 from pathlib import Path
 
@@ -27,24 +26,8 @@ import numpy as np
 import kgen
 from kgen.recipes import digit_splits
 
-
-@dataclasses.dataclass
-class Config:
-    model: str = "saved_models/vae_mnist/vae_mnist.keras"
-    dataset: str = dataclasses.field(
-        default="glyphs",
-        metadata={"help": "TFDS name, IDX images file or 'glyphs' (held-out part)"},
-    )
-    held_out: int = 1000
-    num_images: int = 16
-    missing: str = dataclasses.field(
-        default="bottom", metadata={"help": "top, bottom, left or right half"}
-    )
-    steps: int = 300
-    learning_rate: float = 0.05
-    output: str = "saved_models/completion.png"
-    verbose: bool = False
-    seed: int = 0
+# Every setting, with its default and help: the flags of this script.
+Config = kgen.recipes.CompletionConfig
 
 
 def main(config: Config) -> np.ndarray:

@@ -13,7 +13,6 @@ Re-running with the same output dir resumes an interrupted run; replacing a
 finished one needs `--overwrite`.
 """
 
-import dataclasses
 import sys
 
 from kgen.logs import silence_frameworks
@@ -22,29 +21,43 @@ from kgen.logs import silence_frameworks
 silence_frameworks(verbose="--verbose" in sys.argv)
 
 import kgen
-from kgen.recipes import digit_dcgan, train_digit_model
+from kgen.recipes import IMAGE_SHAPE, digit_data, print_sample_quality
 
-
-@dataclasses.dataclass
-class Config:
-    dataset: str = "glyphs"
-    epochs: int = 20
-    batch_size: int = 64
-    output_dir: str = "saved_models/dcgan_mnist"
-    latent_dim: int = 100
-    base_filters: int = 64
-    limit: int | None = None
-    held_out: int = 1000
-    quality_samples: int = 1000
-    time_budget: float | None = None
-    overwrite: bool = False
-    verbose: bool = False
-    seed: int = 0
+# Every setting, with its default and help: the flags of this script and of
+# `kgen train dcgan`.
+Config = kgen.recipes.DCGANConfig
 
 
 def main(config: Config) -> kgen.DCGAN:
-    model = digit_dcgan(config.latent_dim, config.base_filters, seed=config.seed)
-    return train_digit_model(model, config, "dcgan_mnist")
+    # The model: the DCGAN paper's networks, sized for 28x28x1 digits.
+    model = kgen.DCGAN(
+        image_shape=IMAGE_SHAPE,
+        latent_dim=config.latent_dim,
+        base_filters=config.base_filters,
+        seed=config.seed,
+    )
+    model.compile()  # Adam(2e-4, beta_1=0.5) for D and G
+    # The data: digits in [-1, 1]; --held-out of them kept apart for the score.
+    train, held_out = digit_data(config)
+    # Training: resumes an interrupted run in --output-dir, refuses to replace a
+    # finished one without --overwrite, stops at --time-budget or on NaN.
+    run = kgen.runs.Run(
+        config.output_dir,
+        "dcgan_mnist",
+        overwrite=config.overwrite,
+        time_budget=config.time_budget,
+    )
+    model.fit(
+        train,
+        epochs=config.epochs,
+        verbose=kgen.runs.progress_verbosity(),
+        callbacks=run.callbacks(
+            kgen.callbacks.SampleGrid(run.samples, seed=config.seed)
+        ),
+    )
+    run.finish(model)  # the .keras file and the SavedModel
+    print_sample_quality(model, config, held_out)
+    return model
 
 
 if __name__ == "__main__":

@@ -7,59 +7,27 @@ Texture synthesis (Gatys, Ecker & Bethge 2015) matches the Gram matrices of the
 painting's VGG features, with no content term. `--weights hed` works offline.
 """
 
-import dataclasses
 import sys
-import time
 
 from kgen.logs import silence_frameworks
 
 # Before anything imports TensorFlow: its start-up logs only show with --verbose.
 silence_frameworks(verbose="--verbose" in sys.argv)
 
+import time
+
+import numpy as np
+
 import kgen
-from kgen.recipes import vgg_backbone
+from kgen.recipes import print_loss_terms, vgg_backbone
+
+# Every setting, with its default and help: the flags of this script.
+Config = kgen.recipes.TextureConfig
 
 
-@dataclasses.dataclass
-class Config:
-    style: str = dataclasses.field(
-        default=None, metadata={"positional": True, "help": "the painting"}
-    )
-    output: str = dataclasses.field(
-        default="texture.png", metadata={"short": "-o", "help": "output image"}
-    )
-    height: int = 256
-    width: int = 256
-    steps: int = dataclasses.field(
-        default=500, metadata={"help": "optimisation steps per resolution"}
-    )
-    optimizer: str = dataclasses.field(
-        default="adam", metadata={"help": "adam or lbfgs"}
-    )
-    learning_rate: float = 0.02
-    scales: int = dataclasses.field(
-        default=1, metadata={"help": "coarse-to-fine resolutions"}
-    )
-    style_scale: float = dataclasses.field(
-        default=1.0, metadata={"help": "painting size relative to the texture"}
-    )
-    max_style_size: int = dataclasses.field(
-        default=512, metadata={"help": "longer side of the painting (larger shrink)"}
-    )
-    total_variation_weight: float = 1e2
-    frames_dir: str | None = None
-    frame_every: int = 50
-    backbone: str = "vgg19"
-    weights: str = dataclasses.field(
-        default="imagenet", metadata={"help": "imagenet, hed (offline), or a file"}
-    )
-    overwrite: bool = False
-    verbose: bool = False
-    seed: int = 0
-
-
-def main(config: Config):
+def main(config: Config) -> np.ndarray:
     kgen.runs.refuse_to_overwrite(config.output, config.overwrite)
+    # The model: the style and smoothness terms over a frozen VGG's features.
     backbone, weights = vgg_backbone(config.backbone, config.weights)
     model = kgen.StyleTransfer(
         backbone=backbone,
@@ -67,6 +35,7 @@ def main(config: Config):
         total_variation_weight=config.total_variation_weight,
     )
     painting = kgen.images.read_image(config.style, max_size=config.max_style_size)
+    # The optimisation of an image grown from noise.
     start = time.perf_counter()
     texture = model.synthesize_texture(
         painting,
@@ -81,8 +50,7 @@ def main(config: Config):
         seed=config.seed,
     )
     seconds = time.perf_counter() - start
-    style = model.optimization_log["style_loss"]
-    print(f"style_loss: {style[0]:.4g} -> {style[-1]:.4g}")
+    print_loss_terms(model, ["style_loss"])
     path = kgen.images.save_image(texture, config.output)
     print(f"{config.width}x{config.height} px in {seconds:.1f} s: {path}")
     return texture

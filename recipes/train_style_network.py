@@ -20,7 +20,6 @@ alpha)` -> images) and `<output-dir>/samples.png`: each content image (rows)
 stylised with each style image (columns).
 """
 
-import dataclasses
 import sys
 
 from kgen.logs import silence_frameworks
@@ -28,53 +27,60 @@ from kgen.logs import silence_frameworks
 # Before anything imports TensorFlow: its start-up logs only show with --verbose.
 silence_frameworks(verbose="--verbose" in sys.argv)
 
+import keras
+
 import kgen
-from kgen.recipes import train_style_network
+from kgen.recipes import style_samples, vgg_backbone
 
-_IMAGES = "../shared/data/images"
-
-
-@dataclasses.dataclass
-class Config:
-    content: list[str] = dataclasses.field(
-        default_factory=lambda: [f"{_IMAGES}/tubingen.jpg"],
-        metadata={"help": "content images: folders or files"},
-    )
-    style: list[str] = dataclasses.field(
-        default_factory=lambda: [
-            f"{_IMAGES}/{name}.jpg"
-            for name in ("starry_night", "the_scream", "composition_vii")
-        ],
-        metadata={"help": "style images: folders or files"},
-    )
-    image_size: int = dataclasses.field(
-        default=256, metadata={"help": "side of the square training crops"}
-    )
-    epochs: int = 10
-    steps_per_epoch: int = 100
-    batch_size: int = 8
-    learning_rate: float = 1e-4
-    backbone: str = dataclasses.field(
-        default="vgg16", metadata={"help": "'vgg19' (the paper's) or 'vgg16'"}
-    )
-    weights: str = dataclasses.field(
-        default="hed",
-        metadata={"help": "'imagenet', 'hed' (offline, VGG16), a file, or 'none'"},
-    )
-    encoder_layer: str = "block4_conv1"
-    base_filters: int = dataclasses.field(
-        default=64, metadata={"help": "decoder width (64 is the paper's)"}
-    )
-    style_weight: float = 10.0
-    output_dir: str = "saved_models/adain"
-    time_budget: float | None = None
-    overwrite: bool = False
-    verbose: bool = False
-    seed: int = 0
+# Every setting, with its default and help: the flags of this script and of
+# `kgen train style-network`.
+Config = kgen.recipes.StyleNetworkConfig
 
 
 def main(config: Config) -> kgen.AdaINStyleTransfer:
-    return train_style_network(config)
+    # Before anything slow: a finished run or an unwritable directory stops here.
+    run = kgen.runs.Run(
+        config.output_dir,
+        "adain",
+        overwrite=config.overwrite,
+        finished_files=("samples.png",),
+        time_budget=config.time_budget,
+    )
+    # The model: a frozen VGG encoder, AdaIN, and the decoder to train.
+    backbone, weights = vgg_backbone(config.backbone, config.weights)
+    model = kgen.AdaINStyleTransfer(
+        kgen.networks.adain_decoder(
+            config.encoder_layer, backbone=backbone, base_filters=config.base_filters
+        ),
+        backbone=backbone,
+        weights=weights,
+        encoder_layer=config.encoder_layer,
+        style_weight=config.style_weight,
+    )
+    model.compile(keras.optimizers.Adam(config.learning_rate))
+    # The data: (photo, painting) pairs of random square crops, in [0, 1].
+    size = config.image_size
+    pairs = kgen.data.style_pairs(
+        config.content,
+        config.style,
+        image_size=(size, size),
+        batch_size=config.batch_size,
+        seed=config.seed,
+    )
+    model.fit(
+        pairs.repeat(),
+        epochs=config.epochs,
+        steps_per_epoch=config.steps_per_epoch,
+        verbose=kgen.runs.progress_verbosity(),
+        callbacks=run.callbacks(),
+    )
+    run.check_diverged()
+    # Each photo painted in each style, before the run is marked finished.
+    samples, cols = style_samples(model, config.content, config.style, size)
+    kgen.images.save_grid(samples, run.output_dir / "samples.png", cols=cols)
+    print(f"Samples:    {run.output_dir / 'samples.png'}")
+    run.finish(model)  # the .keras file and the SavedModel
+    return model
 
 
 if __name__ == "__main__":

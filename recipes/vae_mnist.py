@@ -13,7 +13,6 @@ SavedModel `<output-dir>/saved_model` (signatures: `decode(z)` -> images,
 `encode(images)` -> mean, log_var).
 """
 
-import dataclasses
 import sys
 
 from kgen.logs import silence_frameworks
@@ -22,43 +21,57 @@ from kgen.logs import silence_frameworks
 silence_frameworks(verbose="--verbose" in sys.argv)
 
 import kgen
-from kgen.recipes import digit_vae, train_digit_model
+from kgen.recipes import (
+    IMAGE_SHAPE,
+    digit_data,
+    print_log_likelihood,
+    print_sample_quality,
+)
 
-
-@dataclasses.dataclass
-class Config:
-    dataset: str = "glyphs"
-    epochs: int = 30
-    batch_size: int = 100
-    output_dir: str = "saved_models/vae_mnist"
-    architecture: str = dataclasses.field(
-        default="mlp", metadata={"help": "'mlp' (784-200-200-50) or 'conv'"}
-    )
-    latent_dim: int = 50
-    likelihood: str = "bernoulli"
-    binarize: bool = True
-    beta: float = 1.0
-    held_out: int = 1000
-    importance_samples: int = dataclasses.field(
-        default=500, metadata={"help": "k of the IWAE log-likelihood estimate"}
-    )
-    limit: int | None = None
-    quality_samples: int = 1000
-    time_budget: float | None = None
-    overwrite: bool = False
-    verbose: bool = False
-    seed: int = 0
+# Every setting, with its default and help: the flags of this script and of
+# `kgen train vae`.
+Config = kgen.recipes.VAEConfig
 
 
 def main(config: Config) -> kgen.VAE:
-    model = digit_vae(
-        config.architecture,
-        config.latent_dim,
-        config.likelihood,
-        config.beta,
+    # The model: an encoder to q(z | x) and a decoder to p(x | z).
+    if config.architecture == "mlp":
+        encoder, decoder = kgen.networks.mlp_encoder, kgen.networks.mlp_decoder
+    else:
+        encoder, decoder = kgen.networks.conv_encoder, kgen.networks.conv_decoder
+    model = kgen.VAE(
+        encoder(IMAGE_SHAPE, config.latent_dim),
+        decoder(config.latent_dim, IMAGE_SHAPE),
+        likelihood=config.likelihood,
+        beta=config.beta,
         seed=config.seed,
     )
-    return train_digit_model(model, config, "vae_mnist")
+    model.compile()
+    # The data: digits (binarised anew each epoch with --binarize); the
+    # --held-out ones validate, and score the model at the end.
+    train, held_out = digit_data(config, binarize=config.binarize)
+    # Training: resumes an interrupted run in --output-dir, refuses to replace a
+    # finished one without --overwrite, stops at --time-budget or on NaN.
+    run = kgen.runs.Run(
+        config.output_dir,
+        "vae_mnist",
+        overwrite=config.overwrite,
+        time_budget=config.time_budget,
+    )
+    model.fit(
+        train,
+        epochs=config.epochs,
+        validation_data=held_out,
+        verbose=kgen.runs.progress_verbosity(),
+        callbacks=run.callbacks(
+            kgen.callbacks.SampleGrid(run.samples, seed=config.seed)
+        ),
+    )
+    run.finish(model)  # the .keras file and the SavedModel
+    if held_out is not None:
+        print_log_likelihood(model, held_out, config)
+    print_sample_quality(model, config, held_out)
+    return model
 
 
 if __name__ == "__main__":

@@ -89,7 +89,7 @@ def test_recipe_prints_its_samples_quality_against_held_out_digits(
     tmp_path, capsys, monkeypatch
 ):
     # The report's classifier learns fewer digits than it does for users.
-    monkeypatch.setattr(kgen.recipes, "QUALITY_CLASSIFIER_DIGITS", 48)
+    monkeypatch.setattr(kgen.recipes.digits, "QUALITY_CLASSIFIER_DIGITS", 48)
     run_recipe("cgan_mnist", tmp_path, quality_samples=16, held_out=16)
     printed = capsys.readouterr().out
     report = re.search(

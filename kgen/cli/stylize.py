@@ -12,13 +12,9 @@ import argparse
 
 import numpy as np
 
-from kgen.cli.arguments import (
-    add_subcommand,
-    fraction,
-    non_negative_float,
-    positive_float,
-    positive_int,
-)
+from kgen import recipes
+from kgen.cli.arguments import add_subcommand, fraction
+from kgen.config import add_config_arguments, from_args
 
 EPILOG = """\
 examples:
@@ -32,86 +28,12 @@ examples:
 
 def add_parser(subparsers, common: argparse.ArgumentParser) -> None:
     parser = add_subcommand(subparsers, "stylize", __doc__, common, epilog=EPILOG)
-    parser.add_argument("content", metavar="CONTENT", help="the photo")
-    parser.add_argument(
-        "style", metavar="STYLE", nargs="+", help="the painting (several are blended)"
-    )
-    parser.add_argument("-o", "--output", required=True, help="output image")
-    parser.add_argument(
-        "--size",
-        type=positive_int,
-        default=512,
-        help="longer side in pixels (larger images shrink)",
-    )
-    parser.add_argument("--seed", type=int, default=0, help="seed of --init noise")
-    optimisation = parser.add_argument_group("optimisation (without --model)")
-    optimisation.add_argument(
-        "--steps", type=positive_int, default=500, help="steps per resolution"
-    )
-    optimisation.add_argument(
-        "--optimizer",
-        choices=("adam", "lbfgs"),
-        default="adam",
-        help="lbfgs needs far fewer steps",
-    )
-    optimisation.add_argument(
-        "--learning-rate",
-        type=positive_float,
-        default=0.02,
-        help="Adam's step size in [0, 1] pixel units",
-    )
-    for term, default in (
-        ("content", 1.0),
-        ("style", 1e-3),
-        ("total-variation", 1e2),
-    ):
-        optimisation.add_argument(
-            f"--{term}-weight",
-            type=non_negative_float,
-            default=default,
-            help=f"weight of the {term.replace('-', ' ')} loss",
-        )
-    optimisation.add_argument(
-        "--style-strength",
-        type=non_negative_float,
-        default=1.0,
-        help="multiplies the style weight",
-    )
-    optimisation.add_argument(
-        "--style-scale",
-        type=positive_float,
-        default=1.0,
-        help="painting size relative to the photo (brush size)",
-    )
-    optimisation.add_argument(
-        "--blend-weights",
-        type=non_negative_float,
-        nargs="+",
-        help="relative weights of several paintings",
-    )
-    optimisation.add_argument(
-        "--preserve-color",
-        action=argparse.BooleanOptionalAction,
-        default=False,
-        help="keep the photo's colours",
-    )
-    optimisation.add_argument(
-        "--scales", type=positive_int, default=1, help="coarse-to-fine resolutions"
-    )
-    optimisation.add_argument(
-        "--init", default="content", help="content, noise, or an image file"
-    )
-    optimisation.add_argument("--frames-dir", help="save intermediate images here")
-    optimisation.add_argument(
-        "--frame-every", type=positive_int, default=50, help="steps between frames"
-    )
-    optimisation.add_argument(
-        "--backbone", choices=("vgg19", "vgg16"), default="vgg19", help="VGG network"
-    )
-    optimisation.add_argument(
-        "--weights",
-        default="imagenet",
-        help="imagenet (downloaded), hed (offline VGG16), none, or a weights file",
+    # recipes/style_transfer.py's settings; the optimisation's are unused with --model.
+    add_config_arguments(
+        parser,
+        recipes.StyleTransferConfig,
+        required=("output",),
+        exclude=("overwrite", "verbose"),
     )
     network = parser.add_argument_group("feed-forward network")
     network.add_argument(
@@ -124,11 +46,11 @@ def add_parser(subparsers, common: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
-    from kgen import images, recipes, runs
+    from kgen import images, runs
 
     runs.refuse_to_overwrite(args.output, args.overwrite)
     if args.model is None:
-        recipes.style_transfer(args)
+        recipes.stylize(from_args(recipes.StyleTransferConfig, args))
         return
     if len(args.style) > 1:
         raise ValueError(
