@@ -209,28 +209,39 @@ def shard(dataset, *, by_files: bool = False):
     return dataset.with_options(options)
 
 
-def shard_elements(dataset):
-    """Explicit sharding: `dataset.shard(num_workers(), worker_index())`.
+def shard_elements(dataset, global_batch_size: int):
+    """Explicit sharding on TensorFlow: this worker's examples, batched for `fit`.
 
-    For pipelines auto-shard cannot split the same way on every worker: ones
-    built from a generator or from unseeded randomness. Apply it to the
-    examples, before shuffling and batching, and batch each worker's shard
-    with `global batch // num_workers()`; with TensorFlow, pass the result
-    through `shard()`'s engine with auto-shard off (this function sets it).
-    Each global batch then holds other examples than one device's would (the
-    workers' examples interleave), so it matches one device in distribution,
-    not row for row.
+    `dataset` yields single examples (not batches). Each worker keeps every
+    `num_workers()`-th example (`dataset.shard(num_workers(), worker_index())`)
+    and batches them by its replicas' share of `global_batch_size`; the
+    result is a `tf.distribute` dataset (`distribute_datasets_from_function`),
+    which `fit` takes as it is. Without a cluster, `dataset.batch(global_batch_size)`.
+
+    Use it where auto-shard (`shard()`) cannot split the pipeline the same way
+    on every worker: examples from a generator or from unseeded randomness,
+    or when reading everything on every worker costs too much. Shuffle and
+    augment after sharding (inside `dataset`'s own pipeline, per worker). A
+    global batch holds the same examples as one device's but in another order
+    (the workers' examples interleave): models whose noise is paired with
+    examples (the VAE) then match one device in distribution, not row for row.
+    On JAX, `keras.distribution.DataParallel` shards `tf.data` pipelines
+    itself: batch by the global batch and use `shard()`.
     """
-    workers, index = cluster()
-    if workers == 1:
-        return dataset
-    import tensorflow as tf
+    engine = setup()
+    if engine is None:
+        return dataset.batch(global_batch_size)
+    if keras.backend.backend() != "tensorflow":
+        raise ValueError(
+            "shard_elements() is for TensorFlow; on JAX batch the dataset by "
+            "the global batch and pass it through kgen.distributed.shard()"
+        )
 
-    options = tf.data.Options()
-    options.experimental_distribute.auto_shard_policy = (
-        tf.data.experimental.AutoShardPolicy.OFF
-    )
-    return dataset.shard(workers, index).with_options(options)
+    def worker_dataset(context):
+        shard = dataset.shard(context.num_input_pipelines, context.input_pipeline_id)
+        return shard.batch(context.get_per_replica_batch_size(global_batch_size))
+
+    return engine.distribute_datasets_from_function(worker_dataset)
 
 
 def synchronize_batch_norm(model, enabled: bool = True) -> int:

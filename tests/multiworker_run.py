@@ -27,17 +27,22 @@ GLOBAL_BATCH = 16
 STEPS = 4
 
 
-def dataset(name):
+def dataset(name, by_examples=False):
+    """Global batches through `shard()`, or examples through `shard_elements()`."""
     rng = np.random.default_rng(0)
     images = rng.uniform(-1, 1, (STEPS * GLOBAL_BATCH, 28, 28, 1)).astype("float32")
     labels = (np.arange(len(images)) % 3).astype("int32")
     inputs = (images, labels) if name == "cgan" else images
-    return tf.data.Dataset.from_tensor_slices(inputs).batch(GLOBAL_BATCH)
+    examples = tf.data.Dataset.from_tensor_slices(inputs)
+    if by_examples:
+        return distributed.shard_elements(examples, GLOBAL_BATCH)
+    return distributed.shard(examples.batch(GLOBAL_BATCH))
 
 
 def train(name):
     """`name` is a tiny model's, with options after `+`: `dcgan+sync` has
-    synchronized batch norm, `+noxla` trains without XLA."""
+    synchronized batch norm, `+noxla` trains without XLA, `+examples` shards
+    the examples explicitly (`shard_elements`)."""
     keras.utils.set_random_seed(0)
     kind, *options = name.split("+")
     with distributed.distributed_scope():
@@ -45,7 +50,7 @@ def train(name):
         if "sync" in options:
             distributed.synchronize_batch_norm(model)
         model.compile(**({"jit_compile": False} if "noxla" in options else {}))
-        history = model.fit(distributed.shard(dataset(kind)), epochs=1, verbose=0)
+        history = model.fit(dataset(kind, "examples" in options), epochs=1, verbose=0)
     metrics = {key: float(values[-1]) for key, values in history.history.items()}
     return model, metrics
 
