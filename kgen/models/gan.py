@@ -125,7 +125,6 @@ class GAN(GenerativeModel):
         """
         # Calling the model runs sampling_generator (the EMA one, if any).
         network = self if use_ema else self.generator
-        kwargs = {"z": None, "labels": None, "seed": None, "batch_size": 256, **kwargs}
         return self.generate_with(network, num_samples, **kwargs)
 
     def compile(

@@ -28,9 +28,20 @@ class GenerativeModel(Model):
             seed: integer seed: the same seed gives the same images.
             batch_size: images generated per forward pass.
         """
-        return self.generate_with(self, num_samples, z, labels, seed, batch_size)
+        return self.generate_with(
+            self, num_samples, z=z, labels=labels, seed=seed, batch_size=batch_size
+        )
 
-    def generate_with(self, network, num_samples, z, labels, seed, batch_size):
+    def generate_with(
+        self,
+        network,
+        num_samples=None,
+        *,
+        z=None,
+        labels=None,
+        seed=None,
+        batch_size=256,
+    ):
         """`generate()` through `network` (the model itself, or one of its parts)."""
         z = latent_vectors(self.latent_dim, num_samples, z, seed, self.seed_generator)
         return predict_in_batches(network, self.generator_feed(z, labels), batch_size)

@@ -34,6 +34,31 @@ class Model(keras.Model):
     return the logs. They list their loss trackers in `metrics`, their
     served functions in `export_endpoints()`, and the config keys that hold
     networks in `network_config_keys` (deserialised by `from_config`).
+
+    Example:
+
+    ```python
+    class Quadratic(kgen.models.Model):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.w = self.add_weight(shape=(), initializer="ones", name="w")
+            self.loss_tracker = keras.metrics.Mean(name="loss")
+            self.built = True
+
+        @property
+        def metrics(self):
+            return [self.loss_tracker]
+
+        def stateful_train_step(self, data):
+            loss, _ = kgen.backend.minimize(
+                self.optimizer, lambda: (ops.square(self.w), None), [self.w]
+            )
+            return self.update_metrics(loss)
+
+    model = Quadratic()
+    model.compile()  # Adam(1e-3)
+    model.fit(np.zeros((8, 1), "float32"), epochs=1)  # lowers w**2
+    ```
     """
 
     # What training images hold: kgen's [-1, 1] pixels (AdaIN's are [0, 1]).
