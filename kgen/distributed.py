@@ -93,6 +93,37 @@ def is_chief() -> bool:
     return worker_index() == 0
 
 
+class ChiefOnly(keras.callbacks.Callback):
+    """Runs `callback` on the chief only: for callbacks that write files.
+
+    Wrap image grids, `ModelCheckpoint`, `CSVLogger`, `TensorBoard` and the
+    like: `callbacks=[kgen.distributed.ChiefOnly(kgen.callbacks.ImageGrid(...))]`.
+    Do not wrap callbacks that every worker must run: ones that train,
+    evaluate or restore collectively (`BackupAndRestore`, `EarlyStopping`).
+    Outside a cluster it is the wrapped callback.
+    """
+
+    def __init__(self, callback):
+        super().__init__()
+        self.callback = callback
+
+    def set_model(self, model):
+        super().set_model(model)
+        self.callback.set_model(model)
+
+    def set_params(self, params):
+        super().set_params(params)
+        self.callback.set_params(params)
+
+    def __getattribute__(self, name):
+        # Every on_* hook: the wrapped callback's on the chief, nothing elsewhere.
+        if name.startswith("on_"):
+            if is_chief():
+                return getattr(self.callback, name)
+            return lambda *args, **kwargs: None
+        return super().__getattribute__(name)
+
+
 def setup():
     """Starts the multi-worker engine the environment asks for; returns it.
 

@@ -12,14 +12,17 @@ timeout, PyTorch refusal) start no framework and run everywhere.
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import keras
 import numpy as np
 import pytest
 
+from kgen import distributed
 from kgen.cli import launch
 
 SCRIPT = Path(__file__).with_name("multiworker_run.py")
@@ -190,3 +193,52 @@ def test_workers_get_distinct_free_local_ports():
     assert all(address.startswith("127.0.0.1:") for address in addresses)
     assert config["task"] == {"type": "worker", "index": 0}
     assert json.loads(second["TF_CONFIG"])["task"]["index"] == 1
+
+
+def test_ctrl_c_stops_every_worker(tmp_path):
+    command = [
+        *(sys.executable, "-m", "kgen.cli", "launch", "--workers", "2", "--"),
+        *(sys.executable, "-c", SLEEPER + "time.sleep(60)"),
+    ]
+    process = subprocess.Popen(
+        command,
+        env={**os.environ, "PIDS": str(tmp_path), "KERAS_BACKEND": "jax"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        # A background pytest may ignore SIGINT; the launcher must not.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while len(list(tmp_path.iterdir())) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        process.send_signal(signal.SIGINT)
+        output, _ = process.communicate(timeout=30)
+    finally:
+        process.kill()
+        process.wait()
+    pids = [int(path.name) for path in tmp_path.iterdir()]
+    assert process.returncode == 130, output
+    assert len(pids) == 2 and not any(_running(pid) for pid in pids)
+
+
+class Recorder(keras.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.epochs = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epochs.append(epoch)
+
+
+@pytest.mark.parametrize("index, calls", [(0, [0]), (1, [])])
+def test_chief_only_callbacks_run_on_the_chief(monkeypatch, index, calls):
+    config = {"cluster": {"worker": ["a:1", "b:2"]}, "task": {"type": "worker"}}
+    config["task"]["index"] = index
+    monkeypatch.setenv("TF_CONFIG", json.dumps(config))
+    assert distributed.num_workers() == 2
+    assert distributed.is_chief() == (index == 0)
+    recorder = Recorder()
+    distributed.ChiefOnly(recorder).on_epoch_end(0, {})
+    assert recorder.epochs == calls
