@@ -282,9 +282,11 @@ def synchronize_batch_norm(model, enabled: bool = True) -> int:
     layer is `keras.layers.BatchNormalization(synchronized=True)`; this sets
     that on every batch norm of `model` (call it before the first step: the
     step is traced with it) and returns how many it set. JAX needs nothing:
-    its step runs on the global batch. Only TensorFlow has the option, and a
-    model saved with it loads only on TensorFlow: call it again with
-    `enabled=False` before saving a model meant for every backend.
+    its step runs on the global batch. Only TensorFlow has the option. A
+    kgen model's `.keras` file keeps its own settings and loads on every
+    backend (checked: a DCGAN saved so on TensorFlow loads on JAX), but a
+    network saved on its own stores `synchronized=True`, which Keras refuses
+    on JAX and PyTorch: call this with `enabled=False` before saving one.
     """
     if keras.backend.backend() != "tensorflow":
         return 0
