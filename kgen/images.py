@@ -94,6 +94,22 @@ def resize(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return np.clip(keras.ops.convert_to_numpy(resized)[0], 0.0, 1.0)
 
 
+def resize_relative(
+    image: np.ndarray, size: tuple[int, int], scale: float = 1.0, min_side: int = 1
+) -> np.ndarray:
+    """Resizes `image` so its longer side is `scale` x the longer side of `size`.
+
+    Its shorter side is kept at `min_side` or more, and its aspect ratio as
+    it is (style transfer scales a painting against the photo this way:
+    Gram matrices do not depend on the size, but VGG's deepest layers need
+    some pixels).
+    """
+    target = scale * max(size)
+    factor = max(target / max(image.shape[:2]), min_side / min(image.shape[:2]))
+    new_size = tuple(max(1, round(s * factor)) for s in image.shape[:2])
+    return resize(image, new_size)
+
+
 def to_uint8(images, value_range: tuple[float, float] = (0.0, 1.0)) -> np.ndarray:
     """Maps float images in `value_range` to uint8 in [0, 255], rounding and clipping.
 

@@ -213,7 +213,9 @@ def paint(
     for level in reversed(range(scales)):
         size = (max(1, height // 2**level), max(1, width // 2**level))
         level_content = images.resize(content, size)
-        scaled_styles = [_scale_style(s, size, style_scale, min_size) for s in styles]
+        scaled_styles = [
+            images.resize_relative(s, size, style_scale, min_size) for s in styles
+        ]
         model.set_targets(level_content if use_content else None, scaled_styles, blend)
         model.set_canvas(images.resize(image, size))
         frames = (
@@ -398,18 +400,6 @@ def _blend_weights(weights, count):
             f"positive sum (one per style), got {weights}"
         )
     return [w / sum(weights) for w in weights]
-
-
-def _scale_style(style, content_size, style_scale, min_size):
-    """Resizes a painting so its longer side is `style_scale` x the content's.
-
-    Its shorter side is kept at `min_size` or more: Gram matrices do not depend
-    on the image size, but VGG's deepest layers need some pixels.
-    """
-    target = style_scale * max(content_size)
-    scale = max(target / max(style.shape[:2]), min_size / min(style.shape[:2]))
-    size = tuple(max(1, round(s * scale)) for s in style.shape[:2])
-    return images.resize(style, size)
 
 
 def _initial_image(init, content, seed):
