@@ -39,7 +39,6 @@ import os
 
 import keras
 
-TENSORFLOW_VARIABLES = ("TF_CONFIG",)
 JAX_VARIABLES = (
     "KERAS_DISTRIBUTION_JOB_ADDRESSES",
     "KERAS_DISTRIBUTION_NUM_PROCESSES",
@@ -67,7 +66,7 @@ def cluster() -> tuple[int, int]:
         if task.get("type") == "worker":
             index += len(chiefs)
         return max(len(workers) + len(chiefs), 1), index
-    processes = os.environ.get("KERAS_DISTRIBUTION_NUM_PROCESSES")
+    processes = os.environ.get(JAX_VARIABLES[1])
     if processes:
         return int(processes), int(os.environ.get("KERAS_DISTRIBUTION_PROCESS_ID", 0))
     return 1, 0
@@ -135,8 +134,14 @@ def setup():
     global _engine
     if _engine is not None:
         return _engine
-    workers, _ = cluster()
     backend = keras.backend.backend()
+    if backend == "torch" and cluster()[0] > 1:
+        raise ValueError(
+            "this is one of several workers, but Keras has no multi-process "
+            "PyTorch backend and kgen will not train unrelated copies: use "
+            "KERAS_BACKEND=tensorflow (TF_CONFIG) or KERAS_BACKEND=jax "
+            "(KERAS_DISTRIBUTION_*)"
+        )
     if os.environ.get("TF_CONFIG"):
         if backend != "tensorflow":
             raise ValueError(
@@ -147,7 +152,7 @@ def setup():
 
         _engine = tf.distribute.MultiWorkerMirroredStrategy()
         _mean_scalar_metrics_across_workers()
-    elif os.environ.get("KERAS_DISTRIBUTION_NUM_PROCESSES"):
+    elif any(os.environ.get(name) for name in JAX_VARIABLES):
         if backend != "jax":
             raise ValueError(
                 f"KERAS_DISTRIBUTION_* is set but Keras runs on {backend}: "
@@ -158,8 +163,6 @@ def setup():
         keras.distribution.initialize()
         # Every device of every process: keras lists the global devices.
         _engine = keras.distribution.DataParallel()
-    elif workers > 1:
-        raise ValueError("a multi-worker environment needs TF_CONFIG or KERAS_*")
     return _engine
 
 

@@ -242,3 +242,11 @@ def test_chief_only_callbacks_run_on_the_chief(monkeypatch, index, calls):
     recorder = Recorder()
     distributed.ChiefOnly(recorder).on_epoch_end(0, {})
     assert recorder.epochs == calls
+
+
+@pytest.mark.skipif(BACKEND != "torch", reason="the refusal is PyTorch's")
+def test_pytorch_refuses_to_train_as_one_of_several_workers(monkeypatch):
+    monkeypatch.setenv("KERAS_DISTRIBUTION_NUM_PROCESSES", "2")
+    monkeypatch.setenv("KERAS_DISTRIBUTION_PROCESS_ID", "1")
+    with pytest.raises(ValueError, match="no multi-process PyTorch backend"):
+        distributed.setup()
