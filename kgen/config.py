@@ -49,6 +49,9 @@ COMMON_HELP = {
     "batch_size": "examples per batch",
     "output_dir": "where samples, the .keras file and the SavedModel go",
     "limit": "use at most this many training images",
+    "held_out": "digits kept apart to score the model on (0: none)",
+    "quality_samples": "generated digits scored against the held-out ones at the "
+    "end: kgen FID and class coverage (0: skip)",
     "time_budget": "stop training after this many seconds, at a step boundary; "
     "the model is still saved and exported",
     "seed": "seed of the data order and the noise",
