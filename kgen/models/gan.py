@@ -265,11 +265,9 @@ class GAN(GenerativeModel):
             )
         g_loss = self._generator_step(conditions, batch_size, noise_std)
         if self.ema is not None:
+            updates = self.g_optimizer.iterations
             gan_training.update_average(
-                self.ema_generator,
-                self.generator,
-                self.ema,
-                self.g_optimizer.iterations,
+                self.ema_generator, self.generator, self.ema, updates
             )
         self.optimizer.iterations.assign_add(1)
         if self.r1_weight:
@@ -301,15 +299,12 @@ class GAN(GenerativeModel):
         }
 
     def _record_losses(self, d_loss, g_loss, real_logits, fake_logits):
-        self.loss_tracker.update_state(d_loss + g_loss)
-        self.d_loss_tracker.update_state(d_loss)
-        self.g_loss_tracker.update_state(g_loss)
-        self.d_real_accuracy_tracker.update_state(
-            ops.mean(ops.cast(real_logits > 0, "float32"))
-        )
-        self.d_fake_accuracy_tracker.update_state(
-            ops.mean(ops.cast(fake_logits < 0, "float32"))
-        )
+        """Updates the trackers of `metrics` but r1_penalty (which comes last)."""
+        real_accuracy = ops.mean(ops.cast(real_logits > 0, "float32"))
+        fake_accuracy = ops.mean(ops.cast(fake_logits < 0, "float32"))
+        values = (d_loss + g_loss, d_loss, g_loss, real_accuracy, fake_accuracy)
+        for metric, value in zip(self.metrics, values, strict=False):
+            metric.update_state(value)
 
     def _unpack(self, data):
         """Returns `(images, conditions)`; an unconditional GAN has no conditions."""
