@@ -1,4 +1,9 @@
-"""TensorFlow gradients for kgen's custom training steps."""
+"""TensorFlow gradients for kgen's custom training steps.
+
+The train-step adapter (`train_step`, `test_step`, `apply_gradients`) is
+`kgen.backend`'s default: TensorFlow's trainer lets the step update variables
+in place.
+"""
 
 import tensorflow as tf
 

@@ -1,4 +1,9 @@
-"""PyTorch gradients for kgen's custom training steps."""
+"""PyTorch gradients for kgen's custom training steps.
+
+The train-step adapter (`train_step`, `test_step`, `apply_gradients`) is
+`kgen.backend`'s default: PyTorch's trainer lets the step update variables
+in place.
+"""
 
 import torch
 
