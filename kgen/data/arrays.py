@@ -56,16 +56,7 @@ def from_numpy(
         ValueError: If shapes, dtypes or value ranges are not as above, or
             labels and images differ in length.
     """
-    options = PipelineOptions(
-        batch_size=batch_size,
-        shuffle=shuffle,
-        seed=seed,
-        image_size=image_size,
-        color_mode=color_mode,
-        drop_remainder=drop_remainder,
-        binarize=binarize,
-        limit=limit,
-    )
+    options = PipelineOptions.of(locals())
     return numpy_dataset(images, labels, options)
 
 

@@ -83,16 +83,7 @@ def load(
         # A folder's images are decoded at one size and one channel count.
         image_size = image_size or (64, 64)
         color_mode = color_mode or "rgb"
-    options = PipelineOptions(
-        batch_size=batch_size,
-        shuffle=shuffle,
-        seed=seed,
-        image_size=image_size,
-        color_mode=color_mode,
-        drop_remainder=drop_remainder,
-        binarize=binarize,
-        limit=limit,
-    )
+    options = PipelineOptions.of(locals())
     if kind == "glyphs":
         return glyphs_dataset(split, with_labels, options)
     if kind == "tfds":

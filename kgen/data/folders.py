@@ -65,16 +65,7 @@ def from_directory(
         FileNotFoundError: If `path` is not a folder.
         ValueError: If it holds no images, or an image cannot be read.
     """
-    options = PipelineOptions(
-        batch_size=batch_size,
-        shuffle=shuffle,
-        seed=seed,
-        image_size=image_size,
-        color_mode=color_mode,
-        drop_remainder=drop_remainder,
-        binarize=binarize,
-        limit=limit,
-    )
+    options = PipelineOptions.of(locals())
     return directory_dataset(path, with_labels, options)
 
 

@@ -71,16 +71,7 @@ def from_idx(
     if with_labels is None:
         with_labels = labels_path is not None
     images, labels = read_idx_pair(images_path, labels_path, with_labels)
-    options = PipelineOptions(
-        batch_size=batch_size,
-        shuffle=shuffle,
-        seed=seed,
-        image_size=image_size,
-        color_mode=color_mode,
-        drop_remainder=drop_remainder,
-        binarize=binarize,
-        limit=limit,
-    )
+    options = PipelineOptions.of(locals())
     return numpy_dataset(images, labels, options)
 
 

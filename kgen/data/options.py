@@ -40,6 +40,16 @@ class PipelineOptions:
     limit: int | None = None
     binarize: bool = False
 
+    @classmethod
+    def of(cls, arguments: dict) -> PipelineOptions:
+        """The options among a loader's arguments, e.g. `PipelineOptions.of(locals())`.
+
+        Each public loader keeps its keyword arguments (for its signature and
+        docs) and passes them on as one object; this picks them out by name.
+        """
+        names = [field.name for field in dataclasses.fields(cls)]
+        return cls(**{name: arguments[name] for name in names if name in arguments})
+
     def __post_init__(self):
         check_positive_int("batch_size", self.batch_size)
         if self.limit is not None:

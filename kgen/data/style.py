@@ -65,13 +65,7 @@ def style_pairs(
         ValueError: For an empty folder or array, an unreadable image, an
             array of the wrong shape, dtype or range, or bad sizes.
     """
-    options = PipelineOptions(
-        batch_size=batch_size,
-        shuffle=shuffle,
-        seed=seed,
-        image_size=image_size,
-        drop_remainder=drop_remainder,
-    )
+    options = PipelineOptions.of(locals())
     if image_size is None:
         raise ValueError("image_size must be a (height, width) pair, got None")
     crop = options.image_size

@@ -79,16 +79,7 @@ def from_tfds(
         DatasetDownloadError: If the dataset is not prepared in `data_dir`
             and cannot be downloaded, e.g. offline.
     """
-    options = PipelineOptions(
-        batch_size=batch_size,
-        shuffle=shuffle,
-        seed=seed,
-        image_size=image_size,
-        color_mode=color_mode,
-        drop_remainder=drop_remainder,
-        binarize=binarize,
-        limit=limit,
-    )
+    options = PipelineOptions.of(locals())
     return tfds_dataset(name, split, data_dir, with_labels, options)
 
 
