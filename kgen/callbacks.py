@@ -10,10 +10,10 @@ import warnings
 import keras
 import numpy as np
 
-from kgen import classifier as classifier_lib
 from kgen import images as images_lib
 from kgen import metrics as metrics_lib
 from kgen import saving
+from kgen.cache import DEFAULT_CACHE_DIR
 from kgen.networks.validation import check_number, check_positive
 
 
@@ -183,7 +183,7 @@ class Evaluate(keras.callbacks.Callback):
         batch_size: int = 256,
         kid_subsets: int = 100,
         kid_subset_size: int | None = None,
-        cache_dir: str | os.PathLike | None = classifier_lib.DEFAULT_CACHE_DIR,
+        cache_dir: str | os.PathLike | None = DEFAULT_CACHE_DIR,
     ):
         super().__init__()
         check_positive("num_samples", num_samples)

@@ -21,9 +21,8 @@ import numpy as np
 from keras import layers
 
 from kgen import data, saving
+from kgen.cache import DEFAULT_CACHE_DIR
 from kgen.networks.validation import check_image_shape, check_positive
-
-DEFAULT_CACHE_DIR = Path(os.environ.get("KGEN_CACHE", Path.home() / ".cache" / "kgen"))
 
 
 def digit_classifier_network(

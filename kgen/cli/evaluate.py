@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from kgen.cache import DEFAULT_CACHE_DIR, DEFAULT_CACHE_DIR_HELP
 from kgen.cli.arguments import add_subcommand, at_least, positive_int
 
 # Fewest images per set: the kernel distance compares random halves of each.
@@ -75,7 +76,7 @@ def add_parser(subparsers, common: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--cache-dir",
         help="where the classifier and the real statistics are cached "
-        "(default: $KGEN_CACHE, else ~/.cache/kgen)",
+        f"(default: {DEFAULT_CACHE_DIR_HELP})",
     )
     parser.set_defaults(run=run)
 
@@ -87,7 +88,7 @@ def run(args: argparse.Namespace) -> None:
 
     # Everything that can be checked is checked before the classifier, which
     # may train for minutes, and before the samples are drawn.
-    cache_dir = Path(args.cache_dir or classifier_lib.DEFAULT_CACHE_DIR)
+    cache_dir = Path(args.cache_dir or DEFAULT_CACHE_DIR)
     if cache_dir.exists() and not cache_dir.is_dir():
         raise ValueError(
             f"--cache-dir '{cache_dir}' is a file; pass a folder (it is created "

@@ -21,7 +21,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from kgen.classifier import DEFAULT_CACHE_DIR
+from kgen.cache import DEFAULT_CACHE_DIR
 from kgen.metrics.feature_statistics import FeatureStatistics
 from kgen.networks.vgg import WeightsDownloadError, is_download_error
 

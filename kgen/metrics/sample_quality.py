@@ -6,6 +6,7 @@ import keras
 import numpy as np
 
 from kgen import classifier as classifier_lib
+from kgen.cache import DEFAULT_CACHE_DIR
 from kgen.metrics.classifier_scores import (
     DEFAULT_MIN_SHARE,
     class_coverage,
@@ -91,7 +92,7 @@ class SampleQuality:
         kid_subset_size: int | None = None,
         min_share: float = DEFAULT_MIN_SHARE,
         seed: int = 0,
-        cache_dir: str | os.PathLike | None = classifier_lib.DEFAULT_CACHE_DIR,
+        cache_dir: str | os.PathLike | None = DEFAULT_CACHE_DIR,
     ):
         if classifier is not None and not isinstance(classifier, keras.Model):
             raise ValueError(f"classifier must be a keras.Model, got {classifier!r}")

