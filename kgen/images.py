@@ -28,7 +28,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from kgen import saving
-from kgen.data.options import check_positive_int
+from kgen.networks.validation import check_positive
 
 # ITU-R BT.601 YUV: Y is luminance, U and V carry the colour.
 _RGB_TO_YUV = np.array(
@@ -179,7 +179,7 @@ def save_grid(
         raise ValueError("save_grid got no images to save")
     if cols is None:
         cols = math.ceil(math.sqrt(count))
-    check_positive_int("cols", cols)
+    check_positive("cols", cols)
     rows = math.ceil(count / cols)
     # Blank cells fill up the last row.
     blank = np.zeros((rows * cols - count,) + images.shape[1:], np.uint8)

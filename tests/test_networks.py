@@ -3,6 +3,7 @@ import pytest
 from keras import ops
 
 from kgen import networks
+from kgen.networks import validation
 
 
 @pytest.mark.parametrize("image_shape", [(28, 28, 1), (32, 32, 3), (64, 64, 3)])
@@ -26,7 +27,9 @@ def test_dcgan_kernel_size_and_dropout_shape_the_networks():
     )
     for network in (generator, discriminator):
         kernels = [
-            layer.kernel_size for layer in network.layers if hasattr(layer, "kernel_size")
+            layer.kernel_size
+            for layer in network.layers
+            if hasattr(layer, "kernel_size")
         ]
         assert kernels and set(kernels) == {(5, 5)}
     rates = [layer.rate for layer in discriminator.layers if hasattr(layer, "rate")]
@@ -90,3 +93,14 @@ def test_mlp_networks_are_the_classic_sizes():
 def test_bad_arguments_raise_clear_errors(build, match):
     with pytest.raises(ValueError, match=match):
         build()
+
+
+@pytest.mark.parametrize("value", [1, 7, np.int32(3), np.int64(5), np.uint8(2)])
+def test_check_positive_accepts_python_and_numpy_integers(value):
+    validation.check_positive("size", value)
+
+
+@pytest.mark.parametrize("value", [0, -1, True, np.bool_(True), 2.0, "3", None])
+def test_check_positive_rejects_everything_else(value):
+    with pytest.raises(ValueError, match="size must be a positive integer, got"):
+        validation.check_positive("size", value)

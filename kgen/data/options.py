@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING
 
-import numpy as np
+from kgen.networks.validation import check_positive, is_int
 
 if TYPE_CHECKING:
     import tensorflow as tf
@@ -51,9 +51,9 @@ class PipelineOptions:
         return cls(**{name: arguments[name] for name in names if name in arguments})
 
     def __post_init__(self):
-        check_positive_int("batch_size", self.batch_size)
+        check_positive("batch_size", self.batch_size)
         if self.limit is not None:
-            check_positive_int("limit", self.limit)
+            check_positive("limit", self.limit)
         if self.seed is not None and not is_int(self.seed):
             raise ValueError(f"seed must be an integer or None, got {self.seed!r}")
         if self.image_size is not None:
@@ -89,14 +89,3 @@ class Source:
     in_memory: bool = False
     shuffled: bool = False
     example_bytes: int | None = None
-
-
-def is_int(value) -> bool:
-    """Whether `value` is a Python or NumPy integer (not a bool)."""
-    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
-
-
-def check_positive_int(name: str, value) -> None:
-    """Raises a ValueError naming `name` unless `value` is an integer > 0."""
-    if not is_int(value) or value <= 0:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")

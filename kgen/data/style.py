@@ -9,8 +9,9 @@ import numpy as np
 
 from kgen.data.arrays import standardize_images
 from kgen.data.folders import check_image_file, image_files
-from kgen.data.options import UINT8_RANGE, PipelineOptions, check_positive_int
+from kgen.data.options import UINT8_RANGE, PipelineOptions
 from kgen.data.pipeline import fits_in_memory, import_tensorflow
+from kgen.networks.validation import check_positive
 
 if TYPE_CHECKING:
     import tensorflow as tf
@@ -71,7 +72,7 @@ def style_pairs(
     crop = options.image_size
     if resize_short_side is None:
         resize_short_side = 2 * max(crop)
-    check_positive_int("resize_short_side", resize_short_side)
+    check_positive("resize_short_side", resize_short_side)
     if resize_short_side < max(crop):
         raise ValueError(
             f"resize_short_side={resize_short_side} must be at least the crop's "

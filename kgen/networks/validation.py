@@ -6,8 +6,17 @@ import numbers
 import numpy as np
 
 
+def is_int(value) -> bool:
+    """Whether `value` is a Python or NumPy integer (not a bool)."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
 def check_positive(name: str, value) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+    """Raises a ValueError naming `name` unless `value` is an integer > 0.
+
+    Python and NumPy integers pass; bools, floats (even `2.0`) and strings do not.
+    """
+    if not is_int(value) or value <= 0:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
 
 
