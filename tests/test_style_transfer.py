@@ -277,6 +277,8 @@ def test_config_round_trip(vgg16_weights):
     restored = kgen.StyleTransfer.from_config(config)
     assert restored.get_config() == config
     assert restored.style_layer_weights == (0.7, 0.3)
+    assert restored.weights_source == model.weights_source == str(vgg16_weights)
+    assert restored.min_size() == 16  # block5_conv2, the content layer
 
 
 def test_bad_arguments_raise_clear_errors(model, tmp_path):

