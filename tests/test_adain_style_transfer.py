@@ -5,6 +5,7 @@ A tiny decoder (8 base filters) inverts VGG16's block3_conv1 features, with
 the HED VGG16 weights: real pretrained features that need no download.
 """
 
+import battery
 import keras
 import numpy as np
 import pytest
@@ -151,8 +152,9 @@ def test_fit_lowers_the_loss_and_trains_only_the_decoder(trained):
     fixed = tf.data.Dataset.from_tensor_slices(
         (trained["content"], trained["style"])
     ).batch(8)
-    evaluated = model.evaluate(fixed, verbose=0, return_dict=True)
-    assert set(evaluated) == {"loss", "content_loss", "style_loss"}
+    evaluated = battery.run_evaluate_test(
+        model, (fixed,), {"loss", "content_loss", "style_loss"}
+    )
     assert evaluated["loss"] < 0.75 * np.mean(first)
     for before, variable in zip(
         trained["encoder_before"], model.encoder.weights, strict=True
@@ -181,41 +183,38 @@ def test_call_mixes_by_alpha_and_keeps_the_range(trained):
     assert np.abs(default[1] - images[1]).mean() > 1e-3
 
 
-def test_keras_file_round_trip_gives_identical_images(trained, tmp_path):
-    model = trained["model"]
-    model.save(tmp_path / "adain.keras")
-    restored = keras.saving.load_model(tmp_path / "adain.keras")
-    assert isinstance(restored, AdaINStyleTransfer)
-    config, restored_config = model.get_config(), restored.get_config()
-    assert config.pop("decoder")["config"]["name"] == "adain_decoder"
-    assert restored_config.pop("decoder")["config"]["name"] == "adain_decoder"
-    assert restored_config == config
-    inputs = [
-        trained["content"][:3],
-        trained["style"][3:6],
-        np.array([[1.0], [0.5], [0.2]], "float32"),
-    ]
-    np.testing.assert_array_equal(
-        ops.convert_to_numpy(restored(inputs)), ops.convert_to_numpy(model(inputs))
+def test_config_round_trip(build, vgg16_weights):
+    restored = battery.run_config_test(
+        build,
+        attributes=(
+            "backbone",
+            "weights_source",
+            "encoder_layer",
+            "style_layers",
+            "style_weight",
+            "content_weight",
+            "size_multiple",
+        ),
     )
-    assert int(ops.convert_to_numpy(restored.optimizer.iterations)) == 40
+    assert restored.weights_source == str(vgg16_weights)
 
 
-def test_saved_model_serves_content_style_alpha(trained, tmp_path):
-    model = trained["model"]
-    model.export(str(tmp_path / "saved"), verbose=False)
-    served = tf.saved_model.load(str(tmp_path / "saved"))
-    content = trained["content"][:2]
-    # The style may have another size than the content.
-    style = striped_images(2, 40, seed=5)
-    alpha = np.array([[1.0], [0.3]], "float32")
-    expected = ops.convert_to_numpy(model([content, style, alpha]))
-    images = served.stylize(content, style, alpha)["images"].numpy()
-    np.testing.assert_allclose(images, expected, atol=1e-4)
-    (by_name,) = served.signatures["serving_default"](
-        content=tf.constant(content), style=tf.constant(style), alpha=alpha
-    ).values()
-    np.testing.assert_allclose(by_name.numpy(), expected, atol=1e-4)
+def test_keras_file_round_trip_keeps_optimizer_state(build, tmp_path):
+    pairs = tf.data.Dataset.from_tensor_slices(
+        (smooth_images(2, SIZE, seed=0), striped_images(2, SIZE, seed=1))
+    ).batch(2)
+    inputs = [
+        smooth_images(2, SIZE, seed=2),
+        striped_images(2, SIZE, seed=3),
+        np.array([[1.0], [0.5]], "float32"),
+    ]
+    battery.run_saving_test(
+        build(),
+        (pairs,),
+        lambda m: [m(inputs)],
+        tmp_path / "adain.keras",
+        compile_kwargs=dict(optimizer=keras.optimizers.Adam(1e-3)),
+    )
 
 
 def test_stylize_returns_an_image_of_the_content_size(trained, tmp_path):
