@@ -79,39 +79,51 @@ def test_a_crash_while_saving_keeps_the_previous_keras_file(tmp_path, monkeypatc
     keras.saving.load_model(path)  # still whole
 
 
-def test_a_crash_while_backing_up_keeps_the_previous_backup(tiny_images, tmp_path):
+@pytest.mark.parametrize("crash_in", ["weights", "metadata"])
+def test_a_crash_while_backing_up_keeps_the_previous_backup(
+    crash_in, tiny_images, tmp_path, monkeypatch
+):
+    """Killed while writing the new weights, or between them and the metadata."""
     backup_dir = tmp_path / "backup"
     model = tiny_gan()
     backup = kgen.callbacks.BackupAndRestore(backup_dir, delete_checkpoint=False)
     model.fit(tiny_images, batch_size=16, epochs=1, callbacks=[backup], verbose=0)
-    weights = backup_dir / "latest.weights.h5"
+    weights = Path(backup.weights_file())
     good = weights.read_bytes()
+    epoch_1 = [w.copy() for w in model.get_weights()]
+    if crash_in == "weights":
+        monkeypatch.setattr(keras.Model, "save_weights", half_written())
+    else:
+        # The new weights are written whole; the metadata never is.
+        def killed(path, payload):
+            raise OSError("disk full (simulated)")
 
-    class CrashingBackup(kgen.callbacks.BackupAndRestore):
-        def _save_model(self):
-            with kgen.saving.atomic_path(self._weights_path) as partial:
-                Path(partial).write_bytes(b"half")
-                raise OSError("killed while backing up (simulated)")
-
-    with pytest.raises(OSError, match="killed"):
+        monkeypatch.setattr(kgen.saving, "write_bytes", killed)
+    with pytest.raises(OSError, match="disk full"):
         model.fit(
             tiny_images,
             batch_size=16,
             epochs=2,
-            callbacks=[CrashingBackup(backup_dir, delete_checkpoint=False)],
+            callbacks=[kgen.callbacks.BackupAndRestore(backup_dir)],
             verbose=0,
         )
+    monkeypatch.undo()
+    assert backup.weights_file() == str(weights)
     assert weights.read_bytes() == good
     assert leftovers(backup_dir) == []
-    # A new run resumes from the last complete backup (epoch 1 of 2).
+    # A new run resumes from the last complete backup (epoch 1 of 2), with
+    # that epoch's weights, whatever the crash left beside them.
     resumed = tiny_gan()
-    backup = kgen.callbacks.BackupAndRestore(backup_dir)
+    backup = kgen.callbacks.BackupAndRestore(backup_dir, delete_checkpoint=False)
+    resumed.fit(tiny_images, batch_size=16, epochs=1, callbacks=[backup], verbose=0)
+    assert backup.resumed_from_epoch == 1
+    for expected, restored in zip(epoch_1, resumed.get_weights(), strict=True):
+        np.testing.assert_array_equal(expected, restored)
     history = resumed.fit(
         tiny_images, batch_size=16, epochs=2, callbacks=[backup], verbose=0
     )
-    assert backup.resumed_from_epoch == 1
     assert len(history.history["loss"]) == 1
-    assert not backup_dir.exists()  # deleted once training ended well
+    assert int(keras.ops.convert_to_numpy(resumed.optimizer.iterations)) == 4
 
 
 def test_a_crash_while_saving_the_final_model_keeps_the_run(
@@ -365,7 +377,7 @@ def test_a_diverging_run_stops_keeps_its_last_good_backup_and_saves_nothing(
     assert not run.keras_path.exists() and not run.saved_model.exists()
     # The good epoch restores into a fresh model: finite weights.
     fresh = tiny_gan()
-    fresh.load_weights(run.backup_dir / "latest.weights.h5")
+    fresh.load_weights(run.backup.weights_file())
     assert kgen.saving.non_finite_weights(fresh) == []
 
 
