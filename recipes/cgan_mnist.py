@@ -27,6 +27,15 @@ Config = kgen.recipes.CGANConfig
 
 
 def main(config: Config) -> kgen.ConditionalGAN:
+    # The run, first, so that a finished one stops before anything slow: it
+    # resumes an interrupted run in --output-dir, refuses to replace a finished
+    # one without --overwrite, stops at --time-budget or on NaN.
+    run = kgen.runs.Run(
+        config.output_dir,
+        "cgan_mnist",
+        overwrite=config.overwrite,
+        time_budget=config.time_budget,
+    )
     # The model: DCGAN networks that also see the label, G(z, c) and D(x, c).
     model = kgen.ConditionalGAN(
         kgen.networks.dcgan_generator(
@@ -47,14 +56,6 @@ def main(config: Config) -> kgen.ConditionalGAN:
     model.compile()
     # The data: (digits in [-1, 1], labels); --held-out kept apart for the score.
     train, held_out = digit_data(config, with_labels=True)
-    # Training: resumes an interrupted run in --output-dir, refuses to replace a
-    # finished one without --overwrite, stops at --time-budget or on NaN.
-    run = kgen.runs.Run(
-        config.output_dir,
-        "cgan_mnist",
-        overwrite=config.overwrite,
-        time_budget=config.time_budget,
-    )
     model.fit(
         train,
         epochs=config.epochs,

@@ -29,6 +29,15 @@ Config = kgen.recipes.DCGANConfig
 
 
 def main(config: Config) -> kgen.DCGAN:
+    # The run, first, so that a finished one stops before anything slow: it
+    # resumes an interrupted run in --output-dir, refuses to replace a finished
+    # one without --overwrite, stops at --time-budget or on NaN.
+    run = kgen.runs.Run(
+        config.output_dir,
+        "dcgan_mnist",
+        overwrite=config.overwrite,
+        time_budget=config.time_budget,
+    )
     # The model: the DCGAN paper's networks, sized for 28x28x1 digits.
     model = kgen.DCGAN(
         image_shape=IMAGE_SHAPE,
@@ -39,14 +48,6 @@ def main(config: Config) -> kgen.DCGAN:
     model.compile()  # Adam(2e-4, beta_1=0.5) for D and G
     # The data: digits in [-1, 1]; --held-out of them kept apart for the score.
     train, held_out = digit_data(config)
-    # Training: resumes an interrupted run in --output-dir, refuses to replace a
-    # finished one without --overwrite, stops at --time-budget or on NaN.
-    run = kgen.runs.Run(
-        config.output_dir,
-        "dcgan_mnist",
-        overwrite=config.overwrite,
-        time_budget=config.time_budget,
-    )
     model.fit(
         train,
         epochs=config.epochs,

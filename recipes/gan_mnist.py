@@ -28,6 +28,15 @@ Config = kgen.recipes.GANConfig
 
 
 def main(config: Config) -> kgen.GAN:
+    # The run, first, so that a finished one stops before anything slow: it
+    # resumes an interrupted run in --output-dir, refuses to replace a finished
+    # one without --overwrite, stops at --time-budget or on NaN.
+    run = kgen.runs.Run(
+        config.output_dir,
+        "gan_mnist",
+        overwrite=config.overwrite,
+        time_budget=config.time_budget,
+    )
     # The model: MLPs z -> 128 -> 256 -> 784 and 784 -> 256 -> 128 -> 1.
     model = kgen.GAN(
         kgen.networks.mlp_generator(latent_dim=config.latent_dim),
@@ -37,14 +46,6 @@ def main(config: Config) -> kgen.GAN:
     model.compile()  # Adam(2e-4, beta_1=0.5) for D and G
     # The data: digits in [-1, 1]; --held-out of them kept apart for the score.
     train, held_out = digit_data(config)
-    # Training: resumes an interrupted run in --output-dir, refuses to replace a
-    # finished one without --overwrite, stops at --time-budget or on NaN.
-    run = kgen.runs.Run(
-        config.output_dir,
-        "gan_mnist",
-        overwrite=config.overwrite,
-        time_budget=config.time_budget,
-    )
     model.fit(
         train,
         epochs=config.epochs,

@@ -34,6 +34,15 @@ Config = kgen.recipes.VAEConfig
 
 
 def main(config: Config) -> kgen.VAE:
+    # The run, first, so that a finished one stops before anything slow: it
+    # resumes an interrupted run in --output-dir, refuses to replace a finished
+    # one without --overwrite, stops at --time-budget or on NaN.
+    run = kgen.runs.Run(
+        config.output_dir,
+        "vae_mnist",
+        overwrite=config.overwrite,
+        time_budget=config.time_budget,
+    )
     # The model: an encoder to q(z | x) and a decoder to p(x | z).
     if config.architecture == "mlp":
         encoder, decoder = kgen.networks.mlp_encoder, kgen.networks.mlp_decoder
@@ -50,14 +59,6 @@ def main(config: Config) -> kgen.VAE:
     # The data: digits (binarised anew each epoch with --binarize); the
     # --held-out ones validate, and score the model at the end.
     train, held_out = digit_data(config, binarize=config.binarize)
-    # Training: resumes an interrupted run in --output-dir, refuses to replace a
-    # finished one without --overwrite, stops at --time-budget or on NaN.
-    run = kgen.runs.Run(
-        config.output_dir,
-        "vae_mnist",
-        overwrite=config.overwrite,
-        time_budget=config.time_budget,
-    )
     model.fit(
         train,
         epochs=config.epochs,
