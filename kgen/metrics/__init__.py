@@ -42,6 +42,12 @@ from kgen.metrics.features import (
     inception_feature_extractor,
     real_statistics,
 )
+from kgen.metrics.inception_score import inception_score
+from kgen.metrics.nearest_neighbors import (
+    density_coverage,
+    kth_neighbor_distances,
+    precision_recall,
+)
 from kgen.metrics.sample_quality import METRICS, SampleQuality
 
 __all__ = [
@@ -51,12 +57,16 @@ __all__ = [
     "check_images",
     "class_coverage",
     "classifier_accuracy",
+    "density_coverage",
     "extract_features",
     "extractor_fingerprint",
     "frechet_distance",
     "frechet_distance_from_moments",
     "inception_feature_extractor",
+    "inception_score",
     "kernel_distance",
+    "kth_neighbor_distances",
+    "precision_recall",
     "predict_classes",
     "real_statistics",
 ]
