@@ -33,6 +33,7 @@ if TYPE_CHECKING:
         completion,
         config,
         data,
+        distributed,
         evaluation,
         images,
         layers,
@@ -68,6 +69,7 @@ __all__ = [
     "completion",
     "config",
     "data",
+    "distributed",
     "evaluation",
     "images",
     "layers",
@@ -127,8 +129,10 @@ def _started_by_a_kgen_entry_point() -> bool:
     if list(getattr(sys, "orig_argv", [])[1:3]) == ["-m", "kgen.cli"]:
         return True
     recipes = Path(__file__).resolve().parents[1] / "recipes"
-    return script is not None and script.suffix == ".py" and (
-        script.resolve().parent == recipes
+    return (
+        script is not None
+        and script.suffix == ".py"
+        and (script.resolve().parent == recipes)
     )
 
 

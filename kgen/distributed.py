@@ -36,6 +36,8 @@ if kgen.distributed.is_chief():
 import contextlib
 import json
 import os
+import tempfile
+from pathlib import Path
 
 import keras
 
@@ -92,12 +94,40 @@ def is_chief() -> bool:
     return worker_index() == 0
 
 
+@contextlib.contextmanager
+def chief_path(path):
+    """Yields where this worker saves `path`: `path` itself on the chief only.
+
+    Every worker must run the saving code, because saving can take part in
+    collectives: on TensorFlow a variable created under the strategy (Keras'
+    saving makes a throwaway optimizer) broadcasts its initial value from the
+    chief, and on JAX putting a value on the devices of several processes
+    checks it across them; one worker saving alone hangs or fails. So the
+    chief writes `path` and every other worker writes a file of the same
+    name in a temporary directory, deleted when the block ends.
+
+    Example:
+
+    ```python
+    with kgen.distributed.chief_path("runs/dcgan.keras") as path:
+        model.save(path)
+    ```
+    """
+    if is_chief():
+        yield Path(path)
+        return
+    with tempfile.TemporaryDirectory(prefix="kgen-worker-") as directory:
+        yield Path(directory) / Path(path).name
+
+
 class ChiefOnly(keras.callbacks.Callback):
     """Runs `callback` on the chief only: for callbacks that write files.
 
-    Wrap image grids, `ModelCheckpoint`, `CSVLogger`, `TensorBoard` and the
-    like: `callbacks=[kgen.distributed.ChiefOnly(kgen.callbacks.ImageGrid(...))]`.
-    Do not wrap callbacks that every worker must run: ones that train,
+    Wrap callbacks that only write the logs (`CSVLogger`, `TensorBoard` and
+    the like): `callbacks=[kgen.distributed.ChiefOnly(keras.callbacks.CSVLogger(...))]`.
+    Callbacks that save or run the model before writing (`ModelCheckpoint`)
+    must run on every worker and write through `chief_path()`, as kgen's
+    `SampleGrid` and `BackupAndRestore` do. Do not wrap callbacks that every worker must run: ones that train,
     evaluate or restore collectively (`BackupAndRestore`, `EarlyStopping`).
     Outside a cluster it is the wrapped callback.
     """
@@ -210,6 +240,58 @@ def distributed_scope():
         yield engine
 
 
+@contextlib.contextmanager
+def training_scope(distributed: bool):
+    """The scope a recipe's `--distributed` flag asks for; says what it does.
+
+    With `distributed` False it is a no-op, but refuses to run as one of
+    several workers (N copies would train apart and write the same files).
+    With `distributed` True it is `distributed_scope()` and prints, on the
+    chief, which engine trains on how many workers, or why it trains in one
+    process: no cluster in the environment, or PyTorch (under a multi-worker
+    environment PyTorch is refused, see `setup()`).
+    """
+    workers, index = cluster()
+    if not distributed:
+        if workers > 1:
+            raise ValueError(
+                f"this is worker {index} of {workers} (TF_CONFIG or "
+                "KERAS_DISTRIBUTION_* is set) but --distributed is not: pass "
+                "--distributed, or run the command without kgen launch"
+            )
+        yield None
+        return
+    backend = keras.backend.backend()
+    if workers == 1:
+        if backend == "torch":
+            print(
+                "--distributed: Keras has no multi-process PyTorch backend, so "
+                "this trains on one device; use KERAS_BACKEND=tensorflow or jax "
+                "with kgen launch to train on several workers",
+                flush=True,
+            )
+        else:
+            print(
+                "--distributed: no cluster in the environment (TF_CONFIG or "
+                "KERAS_DISTRIBUTION_*), so this trains in one process; start it "
+                "with kgen launch --workers N to train on several",
+                flush=True,
+            )
+    with distributed_scope() as engine:
+        if engine is not None and index == 0:
+            name = (
+                "tf.distribute.MultiWorkerMirroredStrategy"
+                if backend == "tensorflow"
+                else "keras.distribution.DataParallel"
+            )
+            print(
+                f"Training on {workers} workers with {name}; "
+                "the batch size is the global batch",
+                flush=True,
+            )
+        yield engine
+
+
 def shard(dataset, *, by_files: bool = False):
     """The part of `dataset` this worker feeds to `fit`.
 
@@ -228,10 +310,10 @@ def shard(dataset, *, by_files: bool = False):
     - JAX: `keras.distribution.DataParallel` shards `tf.data` pipelines
       itself (it rebatches to the per-process batch and keeps every
       `num_workers()`-th one); the dataset is returned as it is.
-    - One process: returned as it is.
+    - One process, or `dataset` None (no validation data): returned as it is.
     """
     engine = setup()
-    if engine is None or keras.backend.backend() != "tensorflow":
+    if engine is None or dataset is None or keras.backend.backend() != "tensorflow":
         return dataset
     import tensorflow as tf
 

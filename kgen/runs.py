@@ -11,7 +11,12 @@ training `backup/`. This module holds the rules that keep that work safe:
 - a run that diverges saves nothing, keeps its last good backup and ends
   with `TrainingDivergedError`;
 - the backup is deleted only once the final `.keras` file and SavedModel
-  are written (each atomically).
+  are written (each atomically);
+- on several workers (`kgen.distributed`) every worker reads the directory
+  and takes the same decision (refuse, resume, start afresh), and only the
+  chief writes or deletes anything in it: the directory must be on a file
+  system every worker sees. `--time-budget` is refused there: each worker's
+  clock would stop it at a different step.
 
 ```python
 run = kgen.runs.Run("runs/dcgan", "dcgan", overwrite=False, time_budget=600)
@@ -31,7 +36,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from kgen import callbacks
+from kgen import callbacks, distributed
 
 
 class TrainingDivergedError(RuntimeError):
@@ -50,7 +55,8 @@ class Run:
             `<name>.keras` and `saved_model/`), e.g. `("samples.png",)`.
         time_budget: seconds of training, or None; `callbacks()` then stops
             training at the first step boundary after them
-            (`kgen.callbacks.TimeBudget`), and `finish` saves as usual.
+            (`kgen.callbacks.TimeBudget`), and `finish` saves as usual. Not
+            with several workers (a ValueError).
     """
 
     def __init__(
@@ -67,12 +73,19 @@ class Run:
         self.saved_model = self.output_dir / "saved_model"
         self.backup_dir = self.output_dir / "backup"
         self.samples = self.output_dir / "samples"
+        if time_budget is not None and distributed.num_workers() > 1:
+            raise ValueError(
+                "--time-budget cannot stop several workers at the same step "
+                "(each has its own clock); bound a multi-worker run by --epochs"
+            )
         finished = [self.keras_path, self.saved_model]
         finished += [self.output_dir / f for f in finished_files]
         self._prepare(overwrite, finished)
         self.guard = callbacks.DivergenceGuard()
+        # With --overwrite an old backup is not resumed: the chief deletes it,
+        # and a worker that reads before that must not restore it either.
         self.backup = callbacks.BackupAndRestore(
-            self.backup_dir, delete_checkpoint=False
+            self.backup_dir, delete_checkpoint=False, resume=not overwrite
         )
         self.time_budget = time_budget
 
@@ -82,16 +95,19 @@ class Run:
                 f"--output-dir {self.output_dir} is a file, not a directory; "
                 f"choose another --output-dir"
             )
+        # Every worker reads and decides alike; only the chief writes.
         done = [path.name for path in finished if path.exists()]
-        if overwrite:
-            for stale in (self.backup_dir, self.samples):
-                shutil.rmtree(stale, ignore_errors=True)
-        elif done and not self.backup_dir.exists():
+        if not overwrite and done and not self.backup_dir.exists():
             raise FileExistsError(
                 f"{self.output_dir} already holds a finished run "
                 f"({', '.join(done)}); pass --overwrite to replace it, or "
                 f"choose another --output-dir"
             )
+        if not distributed.is_chief():
+            return
+        if overwrite:
+            for stale in (self.backup_dir, self.samples):
+                shutil.rmtree(stale, ignore_errors=True)
         _check_writable(self.output_dir)
 
     def callbacks(self, *first) -> list:
@@ -120,13 +136,20 @@ class Run:
         """Saves `<name>.keras` and the SavedModel, then deletes the backup.
 
         Raises `TrainingDivergedError` instead, saving nothing and keeping the last
-        good backup, if the guard stopped training.
+        good backup, if the guard stopped training. On several workers each
+        saves (saving can be collective), but only the chief's files are
+        kept: the others write into a temporary directory.
         """
         self.check_diverged()
+        # Every worker saves (saving can be collective); the chief's is kept.
+        with distributed.chief_path(self.keras_path) as keras_path:
+            model.save(keras_path)
+        with distributed.chief_path(self.saved_model) as saved_model:
+            model.export(str(saved_model), verbose=False)
+        if not distributed.is_chief():
+            return
         if self.samples.is_dir():
             print(f"Samples:    {self.samples}")
-        model.save(self.keras_path)
-        model.export(str(self.saved_model), verbose=False)
         print(f"Keras file: {self.keras_path}")
         print(f"SavedModel: {self.saved_model}")
         self.backup.delete()
@@ -137,8 +160,11 @@ def progress_verbosity() -> int:
 
     Keras' bar redraws itself with carriage returns and draws the finished
     epoch twice (at its last step and at the epoch's end), which a terminal
-    overwrites but a log file or CI output shows as two lines.
+    overwrites but a log file or CI output shows as two lines. On several
+    workers only the chief shows progress: the others' would repeat it.
     """
+    if not distributed.is_chief():
+        return 0
     return 1 if sys.stdout.isatty() else 2
 
 

@@ -36,34 +36,40 @@ def main(config: Config) -> kgen.ConditionalGAN:
         overwrite=config.overwrite,
         time_budget=config.time_budget,
     )
-    # The model: DCGAN networks that also see the label, G(z, c) and D(x, c).
-    model = kgen.ConditionalGAN(
-        kgen.networks.dcgan_generator(
-            config.latent_dim,
-            IMAGE_SHAPE,
-            config.base_filters,
+    # --distributed: the same code on every worker that kgen launch started
+    # (TensorFlow MultiWorkerMirroredStrategy, JAX DataParallel); each
+    # feeds its rows of every global batch, and only worker 0 writes.
+    with kgen.distributed.training_scope(config.distributed):
+        # The model: DCGAN networks that also see the label, G(z, c) and D(x, c).
+        model = kgen.ConditionalGAN(
+            kgen.networks.dcgan_generator(
+                config.latent_dim,
+                IMAGE_SHAPE,
+                config.base_filters,
+                num_classes=config.num_classes,
+            ),
+            kgen.networks.dcgan_discriminator(
+                IMAGE_SHAPE,
+                config.base_filters,
+                num_classes=config.num_classes,
+                conditioning=config.conditioning,
+            ),
             num_classes=config.num_classes,
-        ),
-        kgen.networks.dcgan_discriminator(
-            IMAGE_SHAPE,
-            config.base_filters,
-            num_classes=config.num_classes,
-            conditioning=config.conditioning,
-        ),
-        num_classes=config.num_classes,
-        seed=config.seed,
-    )
-    model.compile()
-    # The data: (digits in [-1, 1], labels); --held-out kept apart for the score.
-    train, held_out = digit_data(config, with_labels=True)
-    model.fit(
-        train,
-        epochs=config.epochs,
-        verbose=kgen.runs.progress_verbosity(),
-        callbacks=run.callbacks(
-            kgen.callbacks.SampleGrid(run.samples, seed=config.seed)
-        ),
-    )
+            seed=config.seed,
+        )
+        # Batch norm over the global batch, as on one device (TensorFlow).
+        kgen.distributed.synchronize_batch_norm(model, config.distributed)
+        model.compile()
+        # The data: (digits in [-1, 1], labels); --held-out kept apart for the score.
+        train, held_out = digit_data(config, with_labels=True)
+        model.fit(
+            kgen.distributed.shard(train),
+            epochs=config.epochs,
+            verbose=kgen.runs.progress_verbosity(),
+            callbacks=run.callbacks(
+                kgen.callbacks.SampleGrid(run.samples, seed=config.seed)
+            ),
+        )
     run.finish(model)  # the .keras file and the SavedModel
     print_sample_quality(model, config, held_out)
     return model

@@ -38,24 +38,30 @@ def main(config: Config) -> kgen.DCGAN:
         overwrite=config.overwrite,
         time_budget=config.time_budget,
     )
-    # The model: the DCGAN paper's networks, sized for 28x28x1 digits.
-    model = kgen.DCGAN(
-        image_shape=IMAGE_SHAPE,
-        latent_dim=config.latent_dim,
-        base_filters=config.base_filters,
-        seed=config.seed,
-    )
-    model.compile()  # Adam(2e-4, beta_1=0.5) for D and G
-    # The data: digits in [-1, 1]; --held-out of them kept apart for the score.
-    train, held_out = digit_data(config)
-    model.fit(
-        train,
-        epochs=config.epochs,
-        verbose=kgen.runs.progress_verbosity(),
-        callbacks=run.callbacks(
-            kgen.callbacks.SampleGrid(run.samples, seed=config.seed)
-        ),
-    )
+    # --distributed: the same code on every worker that kgen launch started
+    # (TensorFlow MultiWorkerMirroredStrategy, JAX DataParallel); each
+    # feeds its rows of every global batch, and only worker 0 writes.
+    with kgen.distributed.training_scope(config.distributed):
+        # The model: the DCGAN paper's networks, sized for 28x28x1 digits.
+        model = kgen.DCGAN(
+            image_shape=IMAGE_SHAPE,
+            latent_dim=config.latent_dim,
+            base_filters=config.base_filters,
+            seed=config.seed,
+        )
+        # Batch norm over the global batch, as on one device (TensorFlow).
+        kgen.distributed.synchronize_batch_norm(model, config.distributed)
+        model.compile()  # Adam(2e-4, beta_1=0.5) for D and G
+        # The data: digits in [-1, 1]; --held-out of them kept apart for the score.
+        train, held_out = digit_data(config)
+        model.fit(
+            kgen.distributed.shard(train),
+            epochs=config.epochs,
+            verbose=kgen.runs.progress_verbosity(),
+            callbacks=run.callbacks(
+                kgen.callbacks.SampleGrid(run.samples, seed=config.seed)
+            ),
+        )
     run.finish(model)  # the .keras file and the SavedModel
     print_sample_quality(model, config, held_out)
     return model

@@ -37,23 +37,27 @@ def main(config: Config) -> kgen.GAN:
         overwrite=config.overwrite,
         time_budget=config.time_budget,
     )
-    # The model: MLPs z -> 128 -> 256 -> 784 and 784 -> 256 -> 128 -> 1.
-    model = kgen.GAN(
-        kgen.networks.mlp_generator(latent_dim=config.latent_dim),
-        kgen.networks.mlp_discriminator(),
-        seed=config.seed,
-    )
-    model.compile()  # Adam(2e-4, beta_1=0.5) for D and G
-    # The data: digits in [-1, 1]; --held-out of them kept apart for the score.
-    train, held_out = digit_data(config)
-    model.fit(
-        train,
-        epochs=config.epochs,
-        verbose=kgen.runs.progress_verbosity(),
-        callbacks=run.callbacks(
-            kgen.callbacks.SampleGrid(run.samples, seed=config.seed)
-        ),
-    )
+    # --distributed: the same code on every worker that kgen launch started
+    # (TensorFlow MultiWorkerMirroredStrategy, JAX DataParallel); each
+    # feeds its rows of every global batch, and only worker 0 writes.
+    with kgen.distributed.training_scope(config.distributed):
+        # The model: MLPs z -> 128 -> 256 -> 784 and 784 -> 256 -> 128 -> 1.
+        model = kgen.GAN(
+            kgen.networks.mlp_generator(latent_dim=config.latent_dim),
+            kgen.networks.mlp_discriminator(),
+            seed=config.seed,
+        )
+        model.compile()  # Adam(2e-4, beta_1=0.5) for D and G
+        # The data: digits in [-1, 1]; --held-out of them kept apart for the score.
+        train, held_out = digit_data(config)
+        model.fit(
+            kgen.distributed.shard(train),
+            epochs=config.epochs,
+            verbose=kgen.runs.progress_verbosity(),
+            callbacks=run.callbacks(
+                kgen.callbacks.SampleGrid(run.samples, seed=config.seed)
+            ),
+        )
     run.finish(model)  # the .keras file and the SavedModel
     print_sample_quality(model, config, held_out)
     return model

@@ -43,31 +43,35 @@ def main(config: Config) -> kgen.VAE:
         overwrite=config.overwrite,
         time_budget=config.time_budget,
     )
-    # The model: an encoder to q(z | x) and a decoder to p(x | z).
-    if config.architecture == "mlp":
-        encoder, decoder = kgen.networks.mlp_encoder, kgen.networks.mlp_decoder
-    else:
-        encoder, decoder = kgen.networks.conv_encoder, kgen.networks.conv_decoder
-    model = kgen.VAE(
-        encoder(IMAGE_SHAPE, config.latent_dim),
-        decoder(config.latent_dim, IMAGE_SHAPE),
-        likelihood=config.likelihood,
-        beta=config.beta,
-        seed=config.seed,
-    )
-    model.compile()
-    # The data: digits (binarised anew each epoch with --binarize); the
-    # --held-out ones validate, and score the model at the end.
-    train, held_out = digit_data(config, binarize=config.binarize)
-    model.fit(
-        train,
-        epochs=config.epochs,
-        validation_data=held_out,
-        verbose=kgen.runs.progress_verbosity(),
-        callbacks=run.callbacks(
-            kgen.callbacks.SampleGrid(run.samples, seed=config.seed)
-        ),
-    )
+    # --distributed: the same code on every worker that kgen launch started
+    # (TensorFlow MultiWorkerMirroredStrategy, JAX DataParallel); each
+    # feeds its rows of every global batch, and only worker 0 writes.
+    with kgen.distributed.training_scope(config.distributed):
+        # The model: an encoder to q(z | x) and a decoder to p(x | z).
+        if config.architecture == "mlp":
+            encoder, decoder = kgen.networks.mlp_encoder, kgen.networks.mlp_decoder
+        else:
+            encoder, decoder = kgen.networks.conv_encoder, kgen.networks.conv_decoder
+        model = kgen.VAE(
+            encoder(IMAGE_SHAPE, config.latent_dim),
+            decoder(config.latent_dim, IMAGE_SHAPE),
+            likelihood=config.likelihood,
+            beta=config.beta,
+            seed=config.seed,
+        )
+        model.compile()
+        # The data: digits (binarised anew each epoch with --binarize); the
+        # --held-out ones validate, and score the model at the end.
+        train, held_out = digit_data(config, binarize=config.binarize)
+        model.fit(
+            kgen.distributed.shard(train),
+            epochs=config.epochs,
+            validation_data=kgen.distributed.shard(held_out),
+            verbose=kgen.runs.progress_verbosity(),
+            callbacks=run.callbacks(
+                kgen.callbacks.SampleGrid(run.samples, seed=config.seed)
+            ),
+        )
     run.finish(model)  # the .keras file and the SavedModel
     if held_out is not None:
         print_log_likelihood(model, held_out, config)

@@ -6,7 +6,7 @@ import shutil
 
 import keras
 
-from kgen import saving
+from kgen import distributed, saving
 from kgen.callbacks.divergence_guard import non_finite_logs
 
 
@@ -25,11 +25,17 @@ class BackupAndRestore(keras.callbacks.BackupAndRestore):
       to start over, instead of h5py's "file signature not found";
     - `delete_checkpoint=True` deletes the backup at the end only if
       training was not stopped by divergence; pass `False` and call
-      `delete()` once the final model is safely written.
+      `delete()` once the final model is safely written;
+    - on several workers (`kgen.distributed`) every worker restores from the
+      same backup, which only the chief writes and deletes: `backup_dir`
+      must be on a file system every worker reads (each worker saves, as
+      saving can be collective, but only the chief's file is kept).
 
     Args:
         backup_dir: directory of the backup (created when first needed).
         delete_checkpoint: delete the backup when training ends well.
+        resume: restore a backup found in `backup_dir`; `False` starts
+            afresh (the first new backup then replaces the old one).
 
     Example:
 
@@ -42,15 +48,16 @@ class BackupAndRestore(keras.callbacks.BackupAndRestore):
     ```
     """
 
-    def __init__(self, backup_dir, delete_checkpoint: bool = True):
+    def __init__(self, backup_dir, delete_checkpoint: bool = True, resume: bool = True):
         super().__init__(os.fspath(backup_dir), delete_checkpoint=delete_checkpoint)
+        self.resume = resume
         self.resumed_from_epoch = None
         self._stopped_by_divergence = False
 
     def on_train_begin(self, logs=None):
         self.resumed_from_epoch = None
         self._stopped_by_divergence = False
-        weights = self.weights_file()
+        weights = self.weights_file() if self.resume else None
         if weights is None:
             return
         try:
@@ -106,8 +113,13 @@ class BackupAndRestore(keras.callbacks.BackupAndRestore):
         name = (
             f"epoch-{self._current_epoch:05d}-batch-{self._last_batch_seen}.weights.h5"
         )
-        with saving.atomic_path(os.path.join(self.backup_dir, name)) as partial:
-            self.model.save_weights(str(partial), overwrite=True)
+        # Every worker saves (saving can be collective); the chief's is kept.
+        path = os.path.join(self.backup_dir, name)
+        with distributed.chief_path(path) as path:
+            with saving.atomic_path(path) as partial:
+                self.model.save_weights(str(partial), overwrite=True)
+        if not distributed.is_chief():
+            return
         metadata = {
             "epoch": self._current_epoch,
             "batch": self._last_batch_seen,
@@ -123,5 +135,10 @@ class BackupAndRestore(keras.callbacks.BackupAndRestore):
             self.delete()
 
     def delete(self):
-        """Deletes the backup directory (once the final model is written)."""
+        """Deletes the backup directory (once the final model is written).
+
+        Only the chief deletes it; on other workers this does nothing.
+        """
+        if not distributed.is_chief():
+            return
         shutil.rmtree(self.backup_dir, ignore_errors=True)

@@ -6,6 +6,7 @@ import warnings
 import keras
 import numpy as np
 
+from kgen import distributed
 from kgen import images as images_lib
 from kgen.networks.validation import check_positive
 
@@ -20,7 +21,9 @@ class SampleGrid(keras.callbacks.Callback):
     Files are `<directory>/epoch_0001.png`, ..., each written whole (to a
     temporary file renamed into place). Images with NaN or inf (a diverged
     generator) are not drawn as a black grid: the epoch's grid is skipped
-    with a warning.
+    with a warning. On several workers (`kgen.distributed`) every worker
+    generates the images (a step all take together) and only the chief
+    writes the grids.
 
     Args:
         directory: where the grids go; created if missing.
@@ -62,6 +65,8 @@ class SampleGrid(keras.callbacks.Callback):
             cols = max(1, self.num_samples // num_classes)
             labels = np.repeat(np.arange(num_classes), cols)
             images = self.model.generate(len(labels), labels=labels, seed=self.seed)
+        if not distributed.is_chief():
+            return
         if not np.all(np.isfinite(images)):
             warnings.warn(
                 f"SampleGrid: the generated images of epoch {epoch + 1} hold NaN "

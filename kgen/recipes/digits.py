@@ -41,6 +41,13 @@ class DigitConfig(TrainingConfig):
         check="non-negative",
     )
     latent_dim: int = setting(100, "size of the latent vectors z")
+    distributed: bool = setting(
+        False,
+        "train on every worker that kgen launch (or TF_CONFIG, "
+        "KERAS_DISTRIBUTION_* on a cluster) starts, --batch-size being the "
+        "global batch: TensorFlow MultiWorkerMirroredStrategy or JAX "
+        "DataParallel; only worker 0 writes files",
+    )
 
 
 def digit_splits(
@@ -52,16 +59,20 @@ def digit_splits(
     held_out: int = 0,
     with_labels: bool = False,
     binarize: bool = False,
+    drop_remainder: bool = False,
 ):
     """Training and held-out pipelines of 28x28 grayscale digits.
 
     The held-out pipeline has `held_out` digits: the first of a named dataset's
     (`"glyphs"`, TFDS names) `test` split, or the last digits of an IDX images
     file, which training then leaves out. It is None when `held_out` is 0 and
-    for image folders. `limit` caps the training examples.
+    for image folders. `limit` caps the training examples. `drop_remainder`
+    drops each pipeline's last, smaller batch (several workers split every
+    batch in equal shares).
     """
     options = dict(
         batch_size=batch_size,
+        drop_remainder=drop_remainder,
         image_size=IMAGE_SHAPE[:2],
         color_mode="grayscale",
         binarize=binarize,
@@ -110,7 +121,10 @@ def digit_splits(
 def digit_data(
     config: DigitConfig, *, with_labels: bool = False, binarize: bool = False
 ):
-    """`(train, held_out)` pipelines of `config.dataset` (see `digit_splits`)."""
+    """`(train, held_out)` pipelines of `config.dataset` (see `digit_splits`).
+
+    With `config.distributed` the last, smaller batch of each is dropped.
+    """
     return digit_splits(
         config.dataset,
         batch_size=config.batch_size,
@@ -119,6 +133,7 @@ def digit_data(
         held_out=config.held_out,
         with_labels=with_labels,
         binarize=binarize,
+        drop_remainder=config.distributed,
     )
 
 
