@@ -1,4 +1,4 @@
-"""SavedModel export that works from every backend.
+"""SavedModel and ONNX export that work from every backend.
 
 `kgen.models.Model.export` writes the model's serving endpoints
 (`export_endpoints()`: name, function, input signature; the first is also
@@ -9,11 +9,24 @@ model is saved as a `.keras` file and re-exported by a child Python process
 running the TensorFlow backend: `.keras` weights are backend-independent, so
 the served function is the same network.
 
+ONNX files (`export_onnx`) hold one endpoint each (`decode` or `encode` of a
+VAE). They are always converted from the TensorFlow backend, by `tf2onnx`:
+in the process on TensorFlow, in the same TensorFlow child process on JAX and
+PyTorch. Keras' own ONNX routes differ per backend and fall short for kgen's
+models: on PyTorch it fixes the batch size at 1 unless TorchScript's exporter
+takes the dynamic shapes, and on JAX it needs `jax2onnx`, another converter
+with its own coverage. One converter gives one graph, whatever the backend
+the model was trained on.
+
 The child is also a command: `KERAS_BACKEND=tensorflow python -m kgen.export
-model.keras saved_models/name` turns a `.keras` file into a SavedModel.
+model.keras saved_models/name` turns a `.keras` file into a SavedModel, and
+`... --format onnx [--endpoint encode] model.keras name.onnx` into an ONNX
+file.
 """
 
+import argparse
 import functools
+import importlib.util
 import inspect
 import os
 import shutil
@@ -23,6 +36,8 @@ import tempfile
 from pathlib import Path
 
 import keras
+
+from kgen.saving import write_bytes
 
 
 def export_saved_model(model, filepath, verbose=None):
@@ -110,33 +125,113 @@ def replace_directory(source: Path, target: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def _export_in_tensorflow_child(model, filepath):
+def _export_in_tensorflow_child(model, filepath, *options):
+    """Saves `model` as a `.keras` file and runs `python -m kgen.export` on it."""
     with tempfile.TemporaryDirectory() as tmp:
         keras_path = os.path.join(tmp, "model.keras")
         model.save(keras_path)
         env = dict(os.environ, KERAS_BACKEND="tensorflow")
         result = subprocess.run(
-            [sys.executable, "-m", "kgen.export", keras_path, str(filepath)],
+            [sys.executable, "-m", "kgen.export", *options, keras_path, str(filepath)],
             env=env,
             capture_output=True,
             text=True,
         )
     if result.returncode != 0:
+        kind = "the ONNX file" if options else "the SavedModel"
         raise RuntimeError(
-            "Exporting the SavedModel under the TensorFlow backend failed:\n"
+            f"Exporting {kind} under the TensorFlow backend failed:\n"
             + result.stderr[-4000:]
         )
 
 
+def endpoint_named(model, endpoint: str | None):
+    """`model`'s export endpoint `(name, function, input_signature)` called
+    `endpoint`, or its first (default) one for None."""
+    endpoints = model.export_endpoints()
+    if not endpoints:
+        raise ValueError(f"{type(model).__name__} has no serving signatures to export")
+    if endpoint is None:
+        return endpoints[0]
+    for candidate in endpoints:
+        if candidate[0] == endpoint:
+            return candidate
+    names = ", ".join(name for name, *_ in endpoints)
+    raise ValueError(
+        f"{type(model).__name__} has no endpoint {endpoint!r}; choose one of {names}"
+    )
+
+
+def export_onnx(model, filepath, *, endpoint=None, verbose=None, opset=None):
+    """Writes `model`'s export endpoint `endpoint` (default: the first) as an
+    ONNX file at `filepath`.
+
+    The ONNX graph's inputs are the endpoint's arguments (`z`, `labels`,
+    `images`, `content`, `style`, `alpha`) with a dynamic `batch` axis, its
+    outputs the endpoint's outputs (`images`; `mean` and `log_var`). It holds
+    no range checks (ONNX has no assertion operator): AdaIN's `alpha` is not
+    checked against [0, 1] there. The file appears whole or not at all.
+    Prints `ONNX file written to PATH (endpoint: generate)` unless `verbose`
+    is False.
+    """
+    name, function, input_signature = endpoint_named(model, endpoint)
+    if importlib.util.find_spec("tf2onnx") is None:
+        raise ImportError("ONNX export needs tf2onnx: pip install tf2onnx onnxruntime")
+    if keras.backend.backend() == "tensorflow":
+        write_bytes(filepath, _onnx_bytes(function, input_signature, opset))
+    else:
+        options = ["--format", "onnx", "--endpoint", name]
+        if opset is not None:
+            options += ["--opset", str(opset)]
+        Path(filepath).parent.mkdir(parents=True, exist_ok=True)
+        # The child writes the file atomically itself.
+        _export_in_tensorflow_child(model, filepath, *options)
+    if verbose is None or verbose:
+        print(f"ONNX file written to {filepath} (endpoint: {name})")
+
+
+def _onnx_bytes(function, input_signature, opset):
+    """The serialised ONNX model of `function` (TensorFlow backend only)."""
+    import tensorflow as tf
+    import tf2onnx
+
+    specs = [
+        tf.TensorSpec(spec.shape, spec.dtype, name=spec.name)
+        for spec in input_signature
+    ]
+    traced = tf.function(function, input_signature=specs)
+    proto, _ = tf2onnx.convert.from_function(traced, input_signature=specs, opset=opset)
+    # tf2onnx calls every unknown dimension `unk__N`; the leading one is the batch.
+    for value in [*proto.graph.input, *proto.graph.output]:
+        dims = value.type.tensor_type.shape.dim
+        if dims and not dims[0].HasField("dim_value"):
+            dims[0].dim_param = "batch"
+    return proto.SerializeToString()
+
+
 def main(argv: list[str]) -> None:
-    if len(argv) != 2:
-        raise SystemExit("usage: python -m kgen.export MODEL.keras SAVED_MODEL_DIR")
+    parser = argparse.ArgumentParser(
+        prog="python -m kgen.export",
+        description="Exports a .keras file as a SavedModel or an ONNX file "
+        "(run with KERAS_BACKEND=tensorflow).",
+    )
+    parser.add_argument("model", help="the .keras file")
+    parser.add_argument("output", help="the SavedModel directory or .onnx file")
+    parser.add_argument("--format", choices=("tf_saved_model", "onnx"))
+    parser.add_argument("--endpoint", help="the endpoint an ONNX file holds")
+    parser.add_argument("--opset", type=int, help="the ONNX opset")
+    args = parser.parse_args(argv)
     if keras.backend.backend() != "tensorflow":
         raise SystemExit("run with KERAS_BACKEND=tensorflow")
     import kgen.models  # noqa: F401  (registers kgen's classes for loading)
 
-    model = keras.saving.load_model(argv[0], compile=False)
-    export_saved_model(model, argv[1])
+    model = keras.saving.load_model(args.model, compile=False)
+    if args.format == "onnx":
+        export_onnx(
+            model, args.output, endpoint=args.endpoint, verbose=False, opset=args.opset
+        )
+    else:
+        export_saved_model(model, args.output)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,8 @@
 - `fit` checks its data once before training and shuffles only what Keras
   can shuffle (see `fit`).
 - `save`/`save_weights` write atomically and refuse NaN or inf weights.
-- `export` writes a SavedModel of `export_endpoints()` on every backend.
+- `export` writes a SavedModel of `export_endpoints()`, or one of them as an
+  ONNX file, on every backend.
 - `update_metrics` feeds the loss trackers that `metrics` lists.
 """
 
@@ -19,7 +20,7 @@ from pathlib import Path
 import keras
 
 from kgen import backend
-from kgen.export import export_saved_model
+from kgen.export import export_onnx, export_saved_model
 from kgen.models.training_data import check_pixels, first_batch
 from kgen.networks.validation import check_optimizer
 from kgen.saving import atomic_path, check_finite_weights, is_local_path
@@ -222,28 +223,59 @@ class Model(keras.Model):
         format="tf_saved_model",
         verbose=None,
         *,
-        allow_non_finite=False,
+        endpoint: str | None = None,
+        overwrite: bool = True,
+        allow_non_finite: bool = False,
+        opset_version: int | None = None,
         **kwargs,
     ):
-        """Writes a SavedModel with this model's serving endpoints.
+        """Writes a SavedModel with this model's serving endpoints, or one
+        endpoint as an ONNX file (`format="onnx"`).
 
         Works on every backend (under PyTorch through a TensorFlow child
-        process). Reload it with plain `tf.saved_model.load(filepath)`; no
-        Keras or kgen import is needed to serve it. Prints one line saying
-        where it wrote which signatures, unless `verbose=False`. The
-        SavedModel replaces what is at `filepath` only once it is complete
-        (see `kgen.export.export_saved_model`). A model with NaN or inf
-        weights is refused unless `allow_non_finite=True`. Other `format`s
-        are passed to `keras.Model.export`.
+        process). Reload a SavedModel with plain `tf.saved_model.load(filepath)`;
+        no Keras or kgen import is needed to serve it. An ONNX file holds one
+        endpoint, `endpoint` (default: the first, e.g. a VAE's `decode`; pass
+        `endpoint="encode"` for its encoder), and runs in `onnxruntime`
+        (see `kgen.export.export_onnx` for its input and output names).
+
+        Prints one line saying where it wrote what, unless `verbose=False`.
+        The export replaces what is at `filepath` only once it is complete;
+        with `overwrite=False` an existing `filepath` raises
+        `FileExistsError` instead. A model with NaN or inf weights is refused
+        unless `allow_non_finite=True`. Other `format`s go to
+        `keras.Model.export`, with `**kwargs`.
+
+        Example:
+
+        ```python
+        dcgan.export("dcgan.onnx", format="onnx")
+        session = onnxruntime.InferenceSession("dcgan.onnx")
+        (images,) = session.run(None, {"z": z})  # z: (batch, latent_dim) float32
+        ```
         """
+        if not overwrite and Path(filepath).exists():
+            raise FileExistsError(
+                f"{filepath} already exists; pass overwrite=True to replace it"
+            )
         if not allow_non_finite:
             check_finite_weights(self, "export")
-        if format != "tf_saved_model":
+        if format not in ("tf_saved_model", "onnx"):
             return super().export(filepath, format=format, verbose=verbose, **kwargs)
         if kwargs:
             raise ValueError(
                 f"kgen models export their own signatures; unexpected arguments "
                 f"{sorted(kwargs)}"
+            )
+        if format == "onnx":
+            export_onnx(
+                self, filepath, endpoint=endpoint, verbose=verbose, opset=opset_version
+            )
+            return
+        if endpoint is not None or opset_version is not None:
+            raise ValueError(
+                "A SavedModel holds every endpoint; endpoint= and opset_version= "
+                "are for format='onnx'"
             )
         if not self.export_endpoints():
             raise ValueError(

@@ -229,6 +229,15 @@ class StyleTransfer(Model):
 
     # --- per-call state: the canvas and the targets --------------------------------
 
+    def export(self, filepath, format="tf_saved_model", verbose=None, **kwargs):
+        """Raises: Gatys' style transfer is an optimisation, not a network."""
+        raise ValueError(
+            "StyleTransfer cannot be exported (to a SavedModel or ONNX) because it "
+            "optimises each image at stylize() time rather than holding a network "
+            "to serve; train and export an AdaINStyleTransfer (kgen train "
+            "style-network) for a servable style network"
+        )
+
     def set_canvas(self, image):
         """Sets the image being painted (a new variable only for a new size)."""
         self._set_variables("canvas", [image[None]], trainable=True)
