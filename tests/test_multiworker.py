@@ -12,6 +12,7 @@ timeout, PyTorch refusal) start no framework and run everywhere.
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -250,3 +251,194 @@ def test_pytorch_refuses_to_train_as_one_of_several_workers(monkeypatch):
     monkeypatch.setenv("KERAS_DISTRIBUTION_PROCESS_ID", "1")
     with pytest.raises(ValueError, match="no multi-process PyTorch backend"):
         distributed.setup()
+
+
+# The recipes' --distributed, run as the README says, and resumed after a kill.
+RECIPES = Path(__file__).parents[1] / "recipes"
+# JAX compiles the DCGAN's step for ~25 s on 2 loaded CPU cores, twice per
+# test; its MLP GAN keeps the JAX test near 40 s. TensorFlow runs the DCGAN
+# (synchronized batch norm, conv steps under the strategy).
+RECIPE = {"tensorflow": "dcgan_mnist", "jax": "gan_mnist"}
+# Two steps of a global batch of 32 per epoch, no held-out scores.
+TINY = (
+    *("--distributed", "--limit", "64", "--batch-size", "32"),
+    *("--held-out", "0", "--quality-samples", "0", "--latent-dim", "8"),
+)
+
+
+def _launch_recipe(name, out, epochs, tmp, *extra):
+    """`kgen launch --workers 2 -- python recipes/NAME.py --distributed ...`, started."""
+    env = {**os.environ, "KERAS_BACKEND": BACKEND, "TMPDIR": str(tmp)}
+    for variable in ("TF_CONFIG", *distributed.JAX_VARIABLES):
+        env.pop(variable, None)
+    tmp.mkdir(exist_ok=True)
+    command = [
+        *(sys.executable, "-m", "kgen.cli", "launch", "--workers", "2"),
+        *("--timeout", str(TIMEOUT), "--"),
+        *(sys.executable, str(RECIPES / f"{name}.py"), *TINY, *extra),
+        *("--epochs", str(epochs), "--output-dir", str(out)),
+    ]
+    return subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+
+
+def _finish(process, timeout=TIMEOUT + 30):
+    try:
+        output, _ = process.communicate(timeout=timeout)
+    finally:
+        process.kill()
+        process.wait()
+    return output
+
+
+def _worker_pid(launcher, rank):
+    """The pid of `launcher`'s worker of `rank`, read from /proc (Linux)."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            # The parent's pid follows the command's name in parentheses.
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            if ppid != launcher.pid:
+                continue
+            environ = (stat.parent / "environ").read_bytes().split(b"\0")
+        except (OSError, IndexError, ValueError):
+            continue
+        for entry in environ:
+            name, _, value = entry.decode(errors="replace").partition("=")
+            if name == "KERAS_DISTRIBUTION_PROCESS_ID" and value == str(rank):
+                return int(stat.parent.name)
+            if name == "TF_CONFIG" and json.loads(value)["task"]["index"] == rank:
+                return int(stat.parent.name)
+    return None
+
+
+def _readable(output):
+    """`output` without the frameworks' start-up logs, to read on failure."""
+    noise = re.compile(r"^\[\d\] ([IWE]\d{4} |WARNING: All log|\[Gloo\]|\s*$)")
+    lines = [line for line in output.splitlines() if not noise.match(line)]
+    return "\n".join(lines)[-6000:]
+
+
+def _backed_up_epoch(backup):
+    try:
+        return json.loads((backup / "training_metadata.json").read_text())["epoch"]
+    except (OSError, ValueError, KeyError):
+        return 0
+
+
+@pytest.mark.skipif(BACKEND not in MODELS, reason="no multi-process PyTorch backend")
+def test_recipe_resumes_every_worker_after_a_kill_and_only_the_chief_writes(tmp_path):
+    import kgen  # registers kgen's classes for load_model
+
+    name = RECIPE[BACKEND]
+    out = tmp_path / "run"
+    # Many epochs, so that it is still training when a backup exists.
+    first = _launch_recipe(name, out, 500, tmp_path / "tmp-first")
+    try:
+        deadline = time.monotonic() + TIMEOUT
+        while _backed_up_epoch(out / "backup") < 1:
+            if first.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(
+                    "no backup before the run ended:\n" + _finish(first)[-4000:]
+                )
+            time.sleep(0.05)
+        victim = _worker_pid(first, 1)
+        assert victim is not None, "worker 1 not found among the launcher's children"
+        os.kill(victim, signal.SIGKILL)
+        output = _finish(first)
+    finally:
+        first.kill()
+        first.wait()
+    assert first.returncode != 0
+    assert "worker 1 exited with status -9; stopping the others" in output, _readable(
+        output
+    )
+    epoch = _backed_up_epoch(out / "backup")
+    assert 1 <= epoch < 500
+
+    # The same job again, one epoch further: every worker resumes from it.
+    second_tmp = tmp_path / "tmp-second"
+    second = _launch_recipe(name, out, epoch + 1, second_tmp)
+    output = _finish(second)
+    assert second.returncode == 0, _readable(output)
+    resumed = re.findall(r"^\[(\d)\] Resuming from epoch (\d+)", output, re.M)
+    assert sorted(resumed) == [("0", str(epoch)), ("1", str(epoch))], _readable(output)
+    assert f"Epoch {epoch + 1}/{epoch + 1}" in output
+    # Only the chief kept files: the finished run, and nothing from worker 1
+    # (`logs/` is TensorBoard's, written when the package is installed).
+    assert {path.name for path in out.iterdir()} - {"logs"} == {
+        f"{name}.keras",
+        "saved_model",
+        "samples",
+    }
+    assert (out / "samples" / f"epoch_{epoch + 1:04d}.png").is_file()
+    assert not list(out.rglob(".partial-*"))
+    assert not list(second_tmp.glob("kgen-worker-*"))
+    for line in ("Keras file:", "Epoch "):
+        assert not re.search(rf"^\[1\] {line}", output, re.M), line
+    model = keras.saving.load_model(out / f"{name}.keras")
+    assert isinstance(model, kgen.GAN)
+    assert keras.ops.shape(model.generate(2, seed=0)) == (2, 28, 28, 1)
+
+
+def test_a_worker_without_distributed_is_refused(monkeypatch):
+    config = {"cluster": {"worker": ["a:1", "b:2"]}, "task": {"type": "worker"}}
+    config["task"]["index"] = 1
+    monkeypatch.setenv("TF_CONFIG", json.dumps(config))
+    with pytest.raises(ValueError, match="worker 1 of 2 .* --distributed is not"):
+        with distributed.training_scope(False):
+            pass
+
+
+def test_distributed_without_a_cluster_says_it_trains_in_one_process(capsys):
+    with distributed.training_scope(True) as engine:
+        assert engine is None
+    said = capsys.readouterr().out
+    assert said.count("\n") == 1
+    if BACKEND == "torch":
+        assert "no multi-process PyTorch backend, so this trains on one device" in said
+    else:
+        assert "no cluster in the environment" in said
+        assert "so this trains in one process" in said
+
+
+@pytest.mark.skipif(BACKEND != "torch", reason="the refusal is PyTorch's")
+def test_pytorch_refuses_distributed_on_several_workers(monkeypatch):
+    monkeypatch.setenv("KERAS_DISTRIBUTION_NUM_PROCESSES", "2")
+    monkeypatch.setenv("KERAS_DISTRIBUTION_PROCESS_ID", "0")
+    with pytest.raises(ValueError, match="no multi-process PyTorch backend"):
+        with distributed.training_scope(True):
+            pass
+
+
+def _as_worker(monkeypatch, index):
+    config = {"cluster": {"worker": ["a:1", "b:2"]}, "task": {"type": "worker"}}
+    config["task"]["index"] = index
+    monkeypatch.setenv("TF_CONFIG", json.dumps(config))
+
+
+def test_runs_refuse_a_time_budget_on_several_workers(monkeypatch, tmp_path):
+    from kgen import runs
+
+    _as_worker(monkeypatch, 0)
+    with pytest.raises(ValueError, match="--time-budget cannot stop several workers"):
+        runs.Run(tmp_path, "dcgan", time_budget=60)
+
+
+def test_a_worker_decides_like_the_chief_and_writes_nothing(monkeypatch, tmp_path):
+    from kgen import runs
+
+    _as_worker(monkeypatch, 1)
+    # A missing directory is the chief's to create.
+    runs.Run(tmp_path / "new", "dcgan")
+    assert not (tmp_path / "new").exists()
+    # A finished run is refused on every worker.
+    (tmp_path / "dcgan.keras").write_bytes(b"")
+    with pytest.raises(FileExistsError, match="--overwrite"):
+        runs.Run(tmp_path, "dcgan")
+    # --overwrite: the chief deletes the old backup; no worker restores it.
+    (tmp_path / "backup").mkdir()
+    run = runs.Run(tmp_path, "dcgan", overwrite=True)
+    assert (tmp_path / "backup").is_dir() and not run.backup.resume
+    run.backup.delete()
+    assert (tmp_path / "backup").is_dir()

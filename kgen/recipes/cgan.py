@@ -43,10 +43,12 @@ def build_model(config: CGANConfig) -> kgen.ConditionalGAN:
         num_classes=config.num_classes,
         seed=config.seed,
     )
+    # Batch norm over the global batch under --distributed, as on one device.
+    kgen.distributed.synchronize_batch_norm(model, config.distributed)
     model.compile()
     return model
 
 
 def train(config: CGANConfig, name: str = "cgan_mnist") -> kgen.ConditionalGAN:
     """Builds, trains and saves the cGAN as `recipes/cgan_mnist.py` does."""
-    return train_digit_model(build_model(config), config, name, with_labels=True)
+    return train_digit_model(build_model, config, name, with_labels=True)

@@ -28,10 +28,12 @@ def build_model(config: DCGANConfig) -> kgen.DCGAN:
         base_filters=config.base_filters,
         seed=config.seed,
     )
+    # Batch norm over the global batch under --distributed, as on one device.
+    kgen.distributed.synchronize_batch_norm(model, config.distributed)
     model.compile()
     return model
 
 
 def train(config: DCGANConfig, name: str = "dcgan_mnist") -> kgen.DCGAN:
     """Builds, trains and saves the DCGAN as `recipes/dcgan_mnist.py` does."""
-    return train_digit_model(build_model(config), config, name)
+    return train_digit_model(build_model, config, name)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -145,8 +146,12 @@ def print_sample_quality(model: keras.Model, config: DigitConfig, held_out) -> N
     `quality_samples` 0. The held-out digits are read again as they are,
     with labels (a VAE's were binarised for its likelihood), and the
     classifier learns from `QUALITY_CLASSIFIER_DIGITS` training digits.
+    On several workers only the chief scores and prints (the classifier is
+    cached on disk, and every worker would print the same scores).
     """
     if held_out is None or not config.quality_samples:
+        return
+    if not kgen.distributed.is_chief():
         return
     try:
         labelled, held_out = digit_splits(
@@ -177,15 +182,23 @@ def print_sample_quality(model: keras.Model, config: DigitConfig, held_out) -> N
 
 
 def train_digit_model(
-    model: keras.Model, config: DigitConfig, name: str, *, with_labels: bool = False
+    build: Callable[[DigitConfig], keras.Model],
+    config: DigitConfig,
+    name: str,
+    *,
+    with_labels: bool = False,
 ):
-    """Trains a compiled generative digit model as its recipe does, for `kgen train`.
+    """Trains a generative digit model as its recipe does, for `kgen train`.
 
-    Keeps `config.held_out` digits apart (`digit_data`; with labels for a
-    conditional model), fits and saves the model (`fit_and_save`), then
-    prints the sample quality against them (`print_sample_quality`).
+    Builds the compiled model with `build(config)` and fits it in the scope
+    `config.distributed` asks for (`kgen.distributed.training_scope`), on
+    the digits but `config.held_out` (`digit_data`; with labels for a
+    conditional model); saves it (`fit_and_save`), then prints the sample
+    quality against the held-out digits (`print_sample_quality`).
     """
-    train, held_out = digit_data(config, with_labels=with_labels)
-    fit_and_save(model, config, name, train)
+    with kgen.distributed.training_scope(config.distributed):
+        model = build(config)
+        train, held_out = digit_data(config, with_labels=with_labels)
+        fit_and_save(model, config, name, train)
     print_sample_quality(model, config, held_out)
     return model

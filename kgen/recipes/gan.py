@@ -30,4 +30,4 @@ def build_model(config: GANConfig) -> kgen.GAN:
 
 def train(config: GANConfig, name: str = "gan_mnist") -> kgen.GAN:
     """Builds, trains and saves the GAN as `recipes/gan_mnist.py` does."""
-    return train_digit_model(build_model(config), config, name)
+    return train_digit_model(build_model, config, name)

@@ -58,7 +58,9 @@ def fit_and_save(
     it writes sample grids (`samples/`), `<name>.keras` and the SavedModel
     `saved_model/`, by the rules of `kgen.runs.Run` (a finished run needs
     `config.overwrite`, an unfinished one is resumed, a diverging run stops
-    and saves nothing, `config.time_budget` stops training early).
+    and saves nothing, `config.time_budget` stops training early). Both
+    pipelines go through `kgen.distributed.shard`: call it in the scope of
+    `kgen.distributed.training_scope` to train on several workers.
     """
     run = kgen.runs.Run(
         config.output_dir,
@@ -67,9 +69,9 @@ def fit_and_save(
         time_budget=config.time_budget,
     )
     model.fit(
-        train,
+        kgen.distributed.shard(train),
         epochs=config.epochs,
-        validation_data=validation_data,
+        validation_data=kgen.distributed.shard(validation_data),
         verbose=kgen.runs.progress_verbosity(),
         callbacks=run.callbacks(
             kgen.callbacks.SampleGrid(run.samples, seed=config.seed)

@@ -66,8 +66,11 @@ def build_model(config: VAEConfig) -> kgen.VAE:
 def print_log_likelihood(model: kgen.VAE, held_out, config: VAEConfig) -> None:
     """Prints the held-out digits' ELBO and IWAE log-likelihood (nats).
 
-    The IWAE estimate uses `config.importance_samples` samples.
+    The IWAE estimate uses `config.importance_samples` samples. On several
+    workers only the chief computes and prints them.
     """
+    if not kgen.distributed.is_chief():
+        return
     digits = np.concatenate([batch.numpy() for batch in held_out])
     k = config.importance_samples
     elbo = model.elbo(digits, num_samples=1, seed=config.seed).mean()
@@ -80,13 +83,14 @@ def print_log_likelihood(model: kgen.VAE, held_out, config: VAEConfig) -> None:
 def train(config: VAEConfig, name: str = "vae_mnist") -> kgen.VAE:
     """Builds, trains and saves the VAE as `recipes/vae_mnist.py` does.
 
-    Trains on (with `config.binarize`, dynamically binarised) digits,
-    validates on the held-out ones and prints their ELBO and IWAE
-    log-likelihood, then the sample quality.
+    Trains on (with `config.binarize`, dynamically binarised) digits in the
+    scope `config.distributed` asks for, validates on the held-out ones and
+    prints their ELBO and IWAE log-likelihood, then the sample quality.
     """
-    model = build_model(config)
-    train_digits, held_out = digit_data(config, binarize=config.binarize)
-    fit_and_save(model, config, name, train_digits, validation_data=held_out)
+    with kgen.distributed.training_scope(config.distributed):
+        model = build_model(config)
+        train_digits, held_out = digit_data(config, binarize=config.binarize)
+        fit_and_save(model, config, name, train_digits, validation_data=held_out)
     if held_out is not None:
         print_log_likelihood(model, held_out, config)
     print_sample_quality(model, config, held_out)
