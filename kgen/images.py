@@ -164,6 +164,18 @@ def save_grid(
     Returns:
         The path written.
     """
+    grid = grid_image(images, cols=cols, value_range=value_range)
+    path = Path(path)
+    with saving.atomic_path(path) as partial:
+        Image.fromarray(grid).save(partial)
+    return path
+
+
+def grid_image(
+    images, *, cols: int | None = None, value_range: tuple[float, float] = (0.0, 1.0)
+) -> np.ndarray:
+    """The uint8 grid `save_grid` writes: `(rows * H, cols * W)` for grey
+    images, `(rows * H, cols * W, 3)` for RGB ones; blank cells fill the last row."""
     images = keras.ops.convert_to_numpy(images)
     if images.dtype != np.uint8:
         images = to_uint8(images, value_range)
@@ -181,16 +193,11 @@ def save_grid(
         cols = math.ceil(math.sqrt(count))
     check_positive("cols", cols)
     rows = math.ceil(count / cols)
-    # Blank cells fill up the last row.
     blank = np.zeros((rows * cols - count,) + images.shape[1:], np.uint8)
     tiles = np.concatenate([images, blank])
     height, width = images.shape[1:3]
     tiles = tiles.reshape((rows, cols) + images.shape[1:]).swapaxes(1, 2)
-    grid = tiles.reshape((rows * height, cols * width) + images.shape[3:])
-    path = Path(path)
-    with saving.atomic_path(path) as partial:
-        Image.fromarray(grid).save(partial)
-    return path
+    return tiles.reshape((rows * height, cols * width) + images.shape[3:])
 
 
 def save_image(image, path: str | os.PathLike) -> Path:

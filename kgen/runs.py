@@ -1,8 +1,9 @@
 """A training run's output directory: resume, overwrite, divergence, clean-up.
 
 The recipes and `kgen train` write everything of a run under one
-`--output-dir`: `samples/`, `<name>.keras`, `saved_model/`, and while
-training `backup/`. This module holds the rules that keep that work safe:
+`--output-dir`: `samples/`, `<name>.keras`, `saved_model/`, TensorBoard's
+`logs/`, and while training `backup/`. This module holds the rules that keep
+that work safe:
 
 - a directory holding a finished model is not trained into again without
   `--overwrite` (`overwrite=True`); the command stops before touching it;
@@ -30,13 +31,16 @@ run.finish(model)  # raises TrainingDivergedError, or saves, exports, cleans up
 ```
 """
 
+import importlib.util
 import os
 import shutil
 import sys
 import tempfile
 from pathlib import Path
 
-from kgen import callbacks, distributed
+import keras
+
+from kgen import callbacks, data, distributed
 
 
 class TrainingDivergedError(RuntimeError):
@@ -50,13 +54,17 @@ class Run:
         output_dir: the run's directory.
         name: the model's file name, without `.keras`.
         overwrite: replace a finished model in `output_dir` (and drop any
-            unfinished backup and old sample grids) instead of refusing.
+            unfinished backup, old sample grids and TensorBoard logs) instead
+            of refusing.
         finished_files: other files that mark a finished run (besides
             `<name>.keras` and `saved_model/`), e.g. `("samples.png",)`.
         time_budget: seconds of training, or None; `callbacks()` then stops
             training at the first step boundary after them
             (`kgen.callbacks.TimeBudget`), and `finish` saves as usual. Not
             with several workers (a ValueError).
+        tensorboard: write TensorBoard logs under `<output_dir>/logs` (see
+            `callbacks()`); view them with `tensorboard --logdir
+            <output_dir>/logs`.
     """
 
     def __init__(
@@ -66,6 +74,7 @@ class Run:
         overwrite: bool = False,
         finished_files=(),
         time_budget: float | None = None,
+        tensorboard: bool = True,
     ):
         self.output_dir = Path(output_dir)
         self.name = name
@@ -73,6 +82,8 @@ class Run:
         self.saved_model = self.output_dir / "saved_model"
         self.backup_dir = self.output_dir / "backup"
         self.samples = self.output_dir / "samples"
+        self.logs = self.output_dir / "logs"
+        self.tensorboard = tensorboard
         if time_budget is not None and distributed.num_workers() > 1:
             raise ValueError(
                 "--time-budget cannot stop several workers at the same step "
@@ -106,21 +117,50 @@ class Run:
         if not distributed.is_chief():
             return
         if overwrite:
-            for stale in (self.backup_dir, self.samples):
+            for stale in (self.backup_dir, self.samples, self.logs):
                 shutil.rmtree(stale, ignore_errors=True)
         _check_writable(self.output_dir)
 
     def callbacks(self, *first) -> list:
-        """`fit` callbacks: the divergence guard, the time budget, `first`, the backup.
+        """`fit` callbacks: the divergence guard, the time budget, `first`,
+        TensorBoard, the backup.
 
         Callbacks that write per-epoch files (`SampleGrid`) go in `first`,
-        after the guard, so that they see `stop_training` on a bad epoch.
+        after the guard, so that they see `stop_training` on a bad epoch;
+        so does `Evaluate`, whose metrics then reach TensorBoard. With
+        `tensorboard` (the default), on the chief, `keras.callbacks.TensorBoard`
+        writes the epoch scalars of `fit` and `Evaluate` to `logs/train` (and
+        `logs/validation`), and a `SampleGrid` in `first` without a `log_dir`
+        gets `logs/samples`, so its grids appear in TensorBoard's Images tab.
+        Without the `tensorboard` package, which `tf.summary` needs, it says
+        so in one line and writes no logs.
         """
         budget = []
         if self.time_budget is not None:
             print(f"Training for at most {self.time_budget:g} s", flush=True)
             budget = [callbacks.TimeBudget(self.time_budget)]
-        return [self.guard, *budget, *first, self.backup]
+        board = []
+        if self.tensorboard and distributed.is_chief():
+            board = self._tensorboard(first)
+        return [self.guard, *budget, *first, *board, self.backup]
+
+    def _tensorboard(self, first) -> list:
+        """The TensorBoard callback, with `first`'s `SampleGrid`s logging beside it."""
+        if importlib.util.find_spec("tensorboard") is None:
+            print(
+                f"No TensorBoard logs: pip install tensorboard to write them to "
+                f"{self.logs}",
+                flush=True,
+            )
+            return []
+        for callback in first:
+            if isinstance(callback, callbacks.SampleGrid) and not callback.log_dir:
+                callback.log_dir = os.fspath(self.logs / "samples")
+        # Keras writes with tf.summary: TensorFlow imported kgen's way, off the
+        # GPU that a JAX or PyTorch model uses.
+        data.import_tensorflow()
+        # The graph of kgen's train step is TensorFlow-only and of little use.
+        return [keras.callbacks.TensorBoard(self.logs, write_graph=False)]
 
     def check_diverged(self) -> None:
         """Raises `TrainingDivergedError` if the guard stopped training; saves nothing."""

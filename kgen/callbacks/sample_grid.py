@@ -1,12 +1,13 @@
-"""`SampleGrid`: a PNG grid of generated images every few epochs."""
+"""`SampleGrid`: a PNG grid of generated images every few epochs, and in TensorBoard."""
 
+import importlib.util
 import os
 import warnings
 
 import keras
 import numpy as np
 
-from kgen import distributed
+from kgen import data, distributed
 from kgen import images as images_lib
 from kgen.networks.validation import check_positive
 
@@ -25,16 +26,31 @@ class SampleGrid(keras.callbacks.Callback):
     generates the images (a step all take together) and only the chief
     writes the grids.
 
+    With `log_dir`, each grid is also written to TensorBoard there, as the
+    image summary `samples` at step `epoch` (counted from 0, the step of
+    the epoch scalars that `keras.callbacks.TensorBoard` writes), on every
+    backend. Give it a directory of its own, not one another writer uses
+    (TensorBoard reads one event file per directory at a time):
+    `kgen.runs.Run` uses `<output-dir>/logs/samples` beside Keras'
+    `logs/train`. Needs the `tensorboard` package (`pip install
+    tensorboard`; TensorFlow 2.21 no longer installs it).
+
     Args:
         directory: where the grids go; created if missing.
         num_samples: images per grid.
         every_n_epochs: how often to save.
         seed: the fixed noise seed.
+        log_dir: TensorBoard log directory for the grids, or None.
 
     Example:
 
     ```python
-    gan.fit(train, epochs=20, callbacks=[kgen.callbacks.SampleGrid("samples/")])
+    gan.fit(
+        train,
+        epochs=20,
+        callbacks=[kgen.callbacks.SampleGrid("samples/", log_dir="logs/samples")],
+    )
+    # tensorboard --logdir logs
     ```
     """
 
@@ -44,6 +60,7 @@ class SampleGrid(keras.callbacks.Callback):
         num_samples: int = 64,
         every_n_epochs: int = 1,
         seed: int = 0,
+        log_dir: str | os.PathLike | None = None,
     ):
         super().__init__()
         check_positive("num_samples", num_samples)
@@ -52,6 +69,13 @@ class SampleGrid(keras.callbacks.Callback):
         self.num_samples = num_samples
         self.every_n_epochs = every_n_epochs
         self.seed = seed
+        if log_dir is not None and importlib.util.find_spec("tensorboard") is None:
+            raise ImportError(
+                "SampleGrid(log_dir=...) writes with tf.summary, which needs the "
+                "tensorboard package: pip install tensorboard"
+            )
+        self.log_dir = None if log_dir is None else os.fspath(log_dir)
+        self._writer = None
 
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self.every_n_epochs:
@@ -74,4 +98,24 @@ class SampleGrid(keras.callbacks.Callback):
                 stacklevel=2,
             )
             return
-        images_lib.save_grid(images, path, cols=cols, value_range=(-1.0, 1.0))
+        grid = images_lib.grid_image(images, cols=cols, value_range=(-1.0, 1.0))
+        images_lib.save_grid(grid[None], path)  # one image: the grid itself
+        if self.log_dir is not None:
+            self._write_summary(grid, step=epoch)
+
+    def on_train_end(self, logs=None):
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+    def _write_summary(self, grid, step):
+        # tf.summary writes event files on every backend; TensorFlow is a core
+        # dependency, imported here only when TensorBoard is asked for.
+        tf = data.import_tensorflow()
+        if self._writer is None:
+            self._writer = tf.summary.create_file_writer(self.log_dir)
+        if grid.ndim == 2:
+            grid = grid[..., None]
+        with self._writer.as_default():
+            tf.summary.image("samples", grid[None], step=step)
+        self._writer.flush()
