@@ -18,7 +18,9 @@ class Evaluate(keras.callbacks.Callback):
     the progress bar, `History`, `TensorBoard` and callbacks that monitor a
     metric, like any other. Keys: `fid`, `kid`, `kid_std`, and with a
     classifier `class_coverage`, `class_evenness` and, for conditional
-    models (which then draw the classes in turn), `conditional_accuracy`.
+    models (which then draw the classes in turn), `conditional_accuracy`;
+    with `metrics=` naming them, also `inception_score`,
+    `inception_score_std`, `precision`, `recall`, `density` and `coverage`.
     On other epochs the keys are absent, as `val_*` keys are with
     `validation_freq`.
 

@@ -1,13 +1,17 @@
-"""Score a generative model's samples against real images: FID, KID, coverage.
+"""Score generated images against real ones: FID, KID, coverage and more.
 
-Generates --num-samples images and compares them with --num-real images of
-the --real dataset (its test split for named datasets). Features come from a
-digit classifier that kgen trains on --real's labelled training images and
-caches (28x28 grayscale models; also gives class coverage and evenness, and
-the accuracy of a conditional model's classes), or from InceptionV3 with
---extractor inception (ImageNet weights, downloaded once). Lower FID and KID
-are better; scores are comparable between kgen runs with the same settings,
-not with published figures.
+Either side may be a generative model (.keras file or SavedModel, which draws
+--num-samples images), an image folder, a .npy/.npz array (uint8 [0, 255] or
+float [-1, 1]) or reference statistics (.npz with mu and sigma: FID only);
+--real may also be a dataset (glyphs, a TFDS name, an MNIST IDX file; its
+test split). Folders and arrays give their first --num-samples/--num-real
+images, read in batches with bounded memory. Features come from a digit
+classifier that kgen trains on labelled digits and caches (28x28 grayscale;
+also gives class coverage and evenness, the accuracy of a conditional model's
+classes and, with --metrics, a digit Inception Score), or from InceptionV3
+with --extractor inception (ImageNet weights, downloaded once). Lower FID and
+KID are better; scores are comparable between kgen runs with the same
+settings, not with published figures.
 """
 
 import argparse
@@ -26,23 +30,43 @@ examples:
   kgen evaluate runs/dcgan/dcgan.keras --real glyphs
   kgen evaluate runs/cgan/saved_model --real mnist --labels 0 1 2 3 4 5 6 7 8 9
   kgen evaluate runs/vae/vae.keras --real glyphs --extractor inception
+  kgen evaluate samples/ --real real.npz --metrics fid precision_recall density_coverage
 """
+# What --metrics may name (kgen.metrics.METRICS, which imports Keras; a test
+# checks that the two agree).
+METRIC_NAMES = (
+    "fid",
+    "kid",
+    "coverage",
+    "accuracy",
+    "inception_score",
+    "precision_recall",
+    "density_coverage",
+)
+# Paths that are image sources; other --real values are datasets.
+SOURCE_SUFFIXES = (".npy", ".npz", ".keras")
 
 
 def add_parser(subparsers, common: argparse.ArgumentParser) -> None:
     parser = add_subcommand(subparsers, "evaluate", __doc__, common, epilog=EPILOG)
-    parser.add_argument("model", metavar="MODEL", help=".keras file or SavedModel")
+    parser.add_argument(
+        "model",
+        metavar="MODEL",
+        help="images to score: a .keras file, a SavedModel, an image folder, a "
+        ".npy/.npz array or statistics .npz",
+    )
     parser.add_argument(
         "--real",
         required=True,
-        help="real images: glyphs, a TFDS name, an MNIST IDX images file or a folder",
+        help="real images: glyphs, a TFDS name, an MNIST IDX images file, or any "
+        "kind MODEL may be",
     )
     parser.add_argument(
         "-n",
         "--num-samples",
         type=at_least(MIN_IMAGES),
         default=10000,
-        help="images to score",
+        help="images to score (a model draws them; a folder or array gives its first)",
     )
     parser.add_argument(
         "--num-real",
@@ -55,6 +79,20 @@ def add_parser(subparsers, common: argparse.ArgumentParser) -> None:
         choices=("classifier", "inception"),
         default="classifier",
         help="feature space of FID and KID",
+    )
+    parser.add_argument(
+        "--metrics",
+        nargs="+",
+        choices=METRIC_NAMES,
+        metavar="NAME",
+        help=f"scores to compute, from {', '.join(METRIC_NAMES)} (default: fid, "
+        "kid, and with the classifier coverage and a conditional model's accuracy)",
+    )
+    parser.add_argument(
+        "--classifier-data",
+        metavar="DATASET",
+        help="labelled digits the classifier is trained on (default: --real when "
+        "it is a dataset, else glyphs)",
     )
     parser.add_argument(
         "--labels",
@@ -84,7 +122,6 @@ def add_parser(subparsers, common: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> None:
     from kgen import classifier as classifier_lib
     from kgen import data, metrics
-    from kgen.cli.loading import class_labels, generate_images, load_generator
 
     # Everything that can be checked is checked before the classifier, which
     # may train for minutes, and before the samples are drawn.
@@ -94,9 +131,106 @@ def run(args: argparse.Namespace) -> None:
             f"--cache-dir '{cache_dir}' is a file; pass a folder (it is created "
             "if missing)"
         )
-    generator = load_generator(args.model)
-    class_labels(generator, args.labels, args.num_samples)
-    height, width, channels = generator.image_shape
+    digits = args.extractor == "classifier"
+    wanted = set(args.metrics or ())
+    if not digits and wanted & {"coverage", "accuracy", "inception_score"}:
+        raise ValueError(
+            "--metrics coverage, accuracy and inception_score use the digit "
+            "classifier: drop --extractor inception"
+        )
+    labels = args.labels
+    generated = _source(args.model, args.num_samples, labels, args.seed, "MODEL")
+    if labels and not isinstance(generated, metrics.sources.GeneratorSource):
+        raise ValueError("--labels needs a conditional model; MODEL is not a model")
+    real_is_dataset = not _is_source(args.real)
+    if real_is_dataset:
+        real = None
+    else:
+        real = _source(args.real, args.num_real, None, args.seed, "--real")
+    shape = _image_shape(generated, real, digits)
+    if digits and shape is not None and shape != (28, 28, 1):
+        height, width, channels = shape
+        raise ValueError(
+            f"The digit classifier scores 28x28x1 images; MODEL's are "
+            f"{height}x{width}x{channels}: use --extractor inception"
+        )
+    if real_is_dataset:
+        if shape is None:
+            raise ValueError(
+                "With reference statistics as MODEL, --real must be images, "
+                "a model or statistics, not a dataset"
+            )
+        real = _dataset_images(data, metrics, args, shape)
+    classifier = None
+    # Two sets of statistics need no features, so no classifier either.
+    if digits and any(
+        isinstance(side, (metrics.ImageSource, np.ndarray))
+        for side in (generated, real)
+    ):
+        name = args.classifier_data or (args.real if real_is_dataset else "glyphs")
+        print(f"Digit classifier of {name} (trained once, then cached)")
+        classifier = classifier_lib.dataset_classifier(
+            name, limit=args.limit, cache_dir=cache_dir, verbose=1
+        )
+    scores = metrics.compare(
+        generated,
+        real,
+        extractor="inception" if args.extractor == "inception" else None,
+        classifier=classifier,
+        metrics=args.metrics,
+        seed=args.seed,
+        image_shape=shape,
+        batch_size=args.batch_size,
+        cache_dir=cache_dir,
+    )
+    print(f"{_describe(generated, args.seed)} against {_describe(real, args.seed)}")
+    for name, value in scores.items():
+        if not name.endswith("_std"):
+            spread = scores.get(f"{name}_std")
+            spread = "" if spread is None else f" ± {spread:.4g}"
+            print(f"  {name:<22}{value:>10.4g}{spread}")
+
+
+def _is_source(path: str) -> bool:
+    """Whether --real names an image source rather than a dataset."""
+    path = Path(path)
+    return path.is_dir() or path.suffix.lower() in SOURCE_SUFFIXES
+
+
+def _source(path, count, labels, seed, flag):
+    """The image source or statistics at `path`, with at least MIN_IMAGES images."""
+    from kgen import metrics
+
+    source = metrics.image_source(path, num_samples=count, labels=labels, seed=seed)
+    if isinstance(source, metrics.ImageSource):
+        source.limit(count)
+        if source.count < MIN_IMAGES:
+            raise ValueError(
+                f"{flag} {path} gave {source.count} image(s); scoring needs at "
+                f"least {MIN_IMAGES}"
+            )
+    return source
+
+
+def _image_shape(generated, real, digits):
+    """The shape both sides are scored at: a model's, the classifier's, or MODEL's."""
+    from kgen.metrics import ImageSource
+    from kgen.metrics.sources import GeneratorSource
+
+    for side in (generated, real):
+        if isinstance(side, GeneratorSource):
+            return side.image_shape
+    if digits:
+        return (28, 28, 1)
+    for side in (generated, real):
+        if isinstance(side, ImageSource):
+            return side.image_shape
+    return None
+
+
+def _dataset_images(data, metrics, args, shape):
+    """--num-real images of the dataset --real, in [-1, 1], at `shape`."""
+    height, width, channels = shape
     real = data.load(
         args.real,
         split="test",
@@ -106,37 +240,22 @@ def run(args: argparse.Namespace) -> None:
         image_size=(height, width),
         color_mode="grayscale" if channels == 1 else "rgb",
     )
-    digits = args.extractor == "classifier"
-    if digits and generator.image_shape != (28, 28, 1):
+    images = np.concatenate(list(real.as_numpy_iterator()))
+    if len(images) < MIN_IMAGES:
         raise ValueError(
-            f"The digit classifier scores 28x28x1 images; this model makes "
-            f"{height}x{width}x{channels}: use --extractor inception"
+            f"--real {args.real} gave {len(images)} image(s); scoring needs at "
+            f"least {MIN_IMAGES}: pass a larger dataset or --num-real"
         )
-    real_images = np.concatenate(list(real.as_numpy_iterator()))
-    if len(real_images) < MIN_IMAGES:
-        raise ValueError(
-            f"--real {args.real} gave {len(real_images)} image(s); scoring needs "
-            f"at least {MIN_IMAGES}: pass a larger dataset or --num-real"
-        )
-    metrics.check_images(real_images)
-    generated, labels, seed = generate_images(generator, args)
-    classifier = None
-    if digits:
-        print(f"Digit classifier of {args.real} (trained once, then cached)")
-        classifier = classifier_lib.dataset_classifier(
-            args.real, limit=args.limit, cache_dir=cache_dir, verbose=1
-        )
-    quality = metrics.SampleQuality(
-        real_images,
-        extractor="inception" if args.extractor == "inception" else None,
-        classifier=classifier,
-        batch_size=args.batch_size,
-        cache_dir=cache_dir,
-    )
-    scores = quality.score(generated, labels)
-    real_count = len(quality.real_images)
-    print(f"{len(generated)} samples (seed {seed}) against {real_count} real images")
-    for name, value in scores.items():
-        if name != "kid_std":
-            spread = f" ± {scores['kid_std']:.4g}" if name == "kid" else ""
-            print(f"  {name:<22}{value:>10.4g}{spread}")
+    return metrics.check_images(images)
+
+
+def _describe(side, seed=None) -> str:
+    from kgen.metrics.sources import GeneratorSource
+
+    if isinstance(side, np.ndarray):
+        return f"{len(side)} real images"
+    if isinstance(side, GeneratorSource):
+        return f"{side.count} samples (seed {seed})"
+    if hasattr(side, "count"):
+        return f"{side.count} images"
+    return "reference statistics"

@@ -7,8 +7,12 @@ classifier for 28x28 data (`kgen.classifier.feature_extractor`), InceptionV3
 (`inception_feature_extractor`) or any Keras model. Statistics are float64;
 those of the real set are cached on disk (`real_statistics`). A classifier
 also scores conditional samples against their labels (`classifier_accuracy`)
-and exposes mode collapse (`class_coverage`). `SampleQuality` bundles them;
-`kgen.callbacks.Evaluate` logs them during `fit`.
+and exposes mode collapse (`class_coverage`). Beyond them: the Inception
+Score of a classifier's logits (`inception_score`), improved precision and
+recall (`precision_recall`) and density and coverage (`density_coverage`).
+`SampleQuality` bundles them; `kgen.callbacks.Evaluate` logs them during
+`fit`; `compare` scores any image source (folder, array file, model,
+reference statistics) against any other, streamed in batches.
 
 Values depend on the extractor and on the number of images (FID is biased
 upward for small sets): compare numbers measured the same way. FIDs in a
@@ -28,7 +32,10 @@ from kgen.metrics.classifier_scores import (
     class_coverage,
     classifier_accuracy,
     predict_classes,
+    predict_logits,
+    predicted_class_coverage,
 )
+from kgen.metrics.compare import RunningMoments, compare
 from kgen.metrics.distances import (
     frechet_distance,
     frechet_distance_from_moments,
@@ -49,24 +56,31 @@ from kgen.metrics.nearest_neighbors import (
     precision_recall,
 )
 from kgen.metrics.sample_quality import METRICS, SampleQuality
+from kgen.metrics.sources import ImageSource, image_source
 
 __all__ = [
     "METRICS",
     "FeatureStatistics",
+    "ImageSource",
+    "RunningMoments",
     "SampleQuality",
     "check_images",
     "class_coverage",
     "classifier_accuracy",
+    "compare",
     "density_coverage",
     "extract_features",
     "extractor_fingerprint",
     "frechet_distance",
     "frechet_distance_from_moments",
+    "image_source",
     "inception_feature_extractor",
     "inception_score",
     "kernel_distance",
     "kth_neighbor_distances",
     "precision_recall",
     "predict_classes",
+    "predict_logits",
+    "predicted_class_coverage",
     "real_statistics",
 ]

@@ -21,17 +21,24 @@ def predict_classes(
     classifier: keras.Model, images, *, batch_size: int = 256
 ) -> np.ndarray:
     """The classifier's most likely class for each image, as int64 NumPy."""
+    return predict_logits(classifier, images, batch_size=batch_size).argmax(axis=-1)
+
+
+def predict_logits(
+    classifier: keras.Model, images, *, batch_size: int = 256
+) -> np.ndarray:
+    """The classifier's outputs `(num_images, num_classes)` as float32 NumPy."""
     if not isinstance(classifier, keras.Model):
         raise ValueError(f"classifier must be a keras.Model, got {classifier!r}")
     if not isinstance(batch_size, int) or batch_size <= 0:
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
     images = check_images(images)
-    predicted = []
+    logits = []
     for start in range(0, len(images), batch_size):
         chunk = ops.convert_to_tensor(images[start : start + batch_size])
-        logits = ops.convert_to_numpy(classifier(chunk, training=False))
-        predicted.append(logits.argmax(axis=-1))
-    return np.concatenate(predicted)
+        output = ops.convert_to_numpy(classifier(chunk, training=False))
+        logits.append(output.reshape(len(output), -1).astype(np.float32))
+    return np.concatenate(logits)
 
 
 def classifier_accuracy(
@@ -89,11 +96,25 @@ def class_coverage(
     """
     if num_classes is None:
         num_classes = int(classifier.outputs[0].shape[-1])
+    predicted = predict_classes(classifier, images, batch_size=batch_size)
+    return predicted_class_coverage(
+        predicted, num_classes=num_classes, min_share=min_share
+    )
+
+
+def predicted_class_coverage(
+    predicted, *, num_classes: int, min_share: float = DEFAULT_MIN_SHARE
+) -> tuple[int, float]:
+    """`class_coverage` of classes already predicted: `(covered, evenness)`.
+
+    For images that stream past in batches (`kgen.metrics.compare`), whose
+    predicted classes are kept rather than the images.
+    """
     if not isinstance(num_classes, int) or num_classes < 2:
         raise ValueError(f"num_classes must be an integer >= 2, got {num_classes!r}")
     if not 0.0 < min_share <= 1.0:
         raise ValueError(f"min_share must be in (0, 1], got {min_share!r}")
-    predicted = predict_classes(classifier, images, batch_size=batch_size)
+    predicted = np.asarray(predicted)
     counts = np.bincount(predicted, minlength=num_classes)[:num_classes]
     covered = int(np.sum(counts >= min_share * len(predicted) / num_classes))
     frequencies = counts[counts > 0] / counts.sum()

@@ -9,8 +9,8 @@ from kgen import classifier as classifier_lib
 from kgen.cache import DEFAULT_CACHE_DIR
 from kgen.metrics.classifier_scores import (
     DEFAULT_MIN_SHARE,
-    class_coverage,
-    classifier_accuracy,
+    predict_logits,
+    predicted_class_coverage,
 )
 from kgen.metrics.distances import frechet_distance, kernel_distance
 from kgen.metrics.feature_statistics import FeatureStatistics
@@ -20,6 +20,8 @@ from kgen.metrics.features import (
     inception_feature_extractor,
     real_statistics,
 )
+from kgen.metrics.inception_score import DEFAULT_SPLITS, inception_score
+from kgen.metrics.nearest_neighbors import density_coverage, precision_recall
 
 # What `metrics=` may name, and the keys each adds to the results.
 METRICS = {
@@ -27,8 +29,93 @@ METRICS = {
     "kid": ("kid", "kid_std"),
     "coverage": ("class_coverage", "class_evenness"),
     "accuracy": ("conditional_accuracy",),
+    "inception_score": ("inception_score", "inception_score_std"),
+    "precision_recall": ("precision", "recall"),
+    "density_coverage": ("density", "coverage"),
 }
-_CLASSIFIER_METRICS = ("coverage", "accuracy")
+# The metrics computed from the classifier's outputs, and from features.
+CLASSIFIER_METRICS = ("coverage", "accuracy", "inception_score")
+FEATURE_METRICS = ("fid", "kid", "precision_recall", "density_coverage")
+
+
+def check_metrics(metrics, classifier) -> tuple[str, ...] | None:
+    """`metrics` as a tuple of names from `METRICS` (None stays None), or raises."""
+    if metrics is None:
+        return None
+    if isinstance(metrics, str):
+        metrics = (metrics,)
+    metrics = tuple(metrics)
+    unknown = [name for name in metrics if name not in METRICS]
+    if unknown or not metrics:
+        raise ValueError(f"metrics must name some of {tuple(METRICS)}, got {metrics!r}")
+    needing = [name for name in metrics if name in CLASSIFIER_METRICS]
+    if needing and classifier is None:
+        raise ValueError(
+            f"The metrics {needing} need a classifier=, e.g. "
+            "kgen.classifier.dataset_classifier()"
+        )
+    return metrics
+
+
+def score_features(
+    names,
+    *,
+    real=None,
+    generated=None,
+    logits=None,
+    labels=None,
+    kid_subsets: int = 100,
+    kid_subset_size: int | None = None,
+    min_share: float = DEFAULT_MIN_SHARE,
+    seed: int = 0,
+) -> dict[str, float]:
+    """The scores `names` (from `METRICS`) of features and logits already computed.
+
+    What `SampleQuality.score` and `kgen.metrics.compare` share. `real` and
+    `generated` are `FeatureStatistics` (features are needed by all but
+    FID); `logits` the classifier's outputs for the generated images, and
+    `labels` the classes they were generated for. The Inception Score uses
+    10 splits, or one per image for fewer than 10 images.
+    """
+    results = {}
+    if "fid" in names:
+        results["fid"] = frechet_distance(real, generated)
+    if "kid" in names:
+        results["kid"], results["kid_std"] = kernel_distance(
+            real,
+            generated,
+            num_subsets=kid_subsets,
+            subset_size=kid_subset_size,
+            seed=seed,
+        )
+    if "precision_recall" in names:
+        results["precision"], results["recall"] = precision_recall(real, generated)
+    if "density_coverage" in names:
+        results["density"], results["coverage"] = density_coverage(real, generated)
+    if "inception_score" in names:
+        splits = min(DEFAULT_SPLITS, len(logits))
+        results["inception_score"], results["inception_score_std"] = inception_score(
+            logits, splits=splits
+        )
+    if "coverage" in names:
+        covered, evenness = predicted_class_coverage(
+            logits.argmax(axis=-1), num_classes=logits.shape[-1], min_share=min_share
+        )
+        results["class_coverage"] = float(covered)
+        results["class_evenness"] = evenness
+    if "accuracy" in names:
+        labels = np.asarray(labels)
+        if labels.shape != (len(logits),) or not np.issubdtype(
+            labels.dtype, np.integer
+        ):
+            raise ValueError(
+                f"labels must be {len(logits)} integers, one per image, got "
+                f"{labels.dtype} of shape {labels.shape}"
+            )
+        results["conditional_accuracy"] = float(
+            np.mean(logits.argmax(axis=-1) == labels)
+        )
+    return results
 
 
 class SampleQuality:
@@ -45,7 +132,11 @@ class SampleQuality:
     - `"class_coverage"`, `"class_evenness"`: `class_coverage` (needs a
       classifier);
     - `"conditional_accuracy"`: `classifier_accuracy` of images against the
-      labels they were generated for (needs a classifier and labels).
+      labels they were generated for (needs a classifier and labels);
+    - on request (`metrics=`): `"inception_score"`, `"inception_score_std"`
+      (`inception_score` of the classifier's logits), `"precision"`,
+      `"recall"` (`precision_recall`, k=3) and `"density"`, `"coverage"`
+      (`density_coverage`, k=5), in the extractor's feature space.
 
     Args:
         real_images: real images `(N, height, width, channels)` in [-1, 1],
@@ -57,9 +148,11 @@ class SampleQuality:
         classifier: a `keras.Model` mapping images to class logits, e.g.
             `kgen.classifier.dataset_classifier()`; needed for coverage and
             accuracy, and for the default extractor.
-        metrics: names from `"fid"`, `"kid"`, `"coverage"`, `"accuracy"`.
-            Default: FID and KID, plus coverage with a classifier, plus
-            accuracy with a classifier whenever labels are given.
+        metrics: names from `METRICS`: `"fid"`, `"kid"`, `"coverage"`,
+            `"accuracy"`, `"inception_score"`, `"precision_recall"`,
+            `"density_coverage"`. Default: FID and KID, plus coverage with a
+            classifier, plus accuracy with a classifier whenever labels are
+            given.
         batch_size: images per forward pass of the extractor and classifier.
         kid_subsets, kid_subset_size: `num_subsets` and `subset_size` of
             `kernel_distance`.
@@ -96,21 +189,7 @@ class SampleQuality:
     ):
         if classifier is not None and not isinstance(classifier, keras.Model):
             raise ValueError(f"classifier must be a keras.Model, got {classifier!r}")
-        if metrics is not None:
-            if isinstance(metrics, str):
-                metrics = (metrics,)
-            metrics = tuple(metrics)
-            unknown = [name for name in metrics if name not in METRICS]
-            if unknown or not metrics:
-                raise ValueError(
-                    f"metrics must name some of {tuple(METRICS)}, got {metrics!r}"
-                )
-            needing = [name for name in metrics if name in _CLASSIFIER_METRICS]
-            if needing and classifier is None:
-                raise ValueError(
-                    f"The metrics {needing} need a classifier=, e.g. "
-                    "kgen.classifier.dataset_classifier()"
-                )
+        metrics = check_metrics(metrics, classifier)
         if not (
             extractor is None
             or isinstance(extractor, keras.Model)
@@ -197,35 +276,25 @@ class SampleQuality:
                 "generated for: score(images, labels)"
             )
         images = check_images(images)
-        results = {}
+        real = generated = logits = None
         if self._distances(names):
+            real = self.real_statistics
             generated = FeatureStatistics.from_features(
                 extract_features(self.feature_model, images, batch_size=self.batch_size)
             )
-            if "fid" in names:
-                results["fid"] = frechet_distance(self.real_statistics, generated)
-            if "kid" in names:
-                results["kid"], results["kid_std"] = kernel_distance(
-                    self.real_statistics,
-                    generated,
-                    num_subsets=self.kid_subsets,
-                    subset_size=self.kid_subset_size,
-                    seed=self.seed,
-                )
-        if "coverage" in names:
-            covered, evenness = class_coverage(
-                self.classifier,
-                images,
-                min_share=self.min_share,
-                batch_size=self.batch_size,
-            )
-            results["class_coverage"] = float(covered)
-            results["class_evenness"] = evenness
-        if "accuracy" in names:
-            results["conditional_accuracy"] = classifier_accuracy(
-                self.classifier, images, labels, batch_size=self.batch_size
-            )
-        return results
+        if any(name in CLASSIFIER_METRICS for name in names):
+            logits = predict_logits(self.classifier, images, batch_size=self.batch_size)
+        return score_features(
+            names,
+            real=real,
+            generated=generated,
+            logits=logits,
+            labels=labels,
+            kid_subsets=self.kid_subsets,
+            kid_subset_size=self.kid_subset_size,
+            min_share=self.min_share,
+            seed=self.seed,
+        )
 
     def score_model(
         self, model: keras.Model, num_samples: int = 1000, *, seed: int = 0
@@ -253,4 +322,4 @@ class SampleQuality:
 
     def _distances(self, names=None) -> bool:
         names = self._selected(conditional=False) if names is None else names
-        return "fid" in names or "kid" in names
+        return any(name in FEATURE_METRICS for name in names)
