@@ -168,16 +168,18 @@ def export_onnx(model, filepath, *, endpoint=None, verbose=None, opset=None):
 
     The ONNX graph's inputs are the endpoint's arguments (`z`, `labels`,
     `images`, `content`, `style`, `alpha`) with a dynamic `batch` axis, its
-    outputs the endpoint's outputs (`images`; `mean` and `log_var`). It holds
+    outputs the endpoint's outputs (`images`; `mean` and `log_var`), float32
+    throughout, also for a model trained with mixed precision. It holds
     no range checks (ONNX has no assertion operator): AdaIN's `alpha` is not
     checked against [0, 1] there. The file appears whole or not at all.
     Prints `ONNX file written to PATH (endpoint: generate)` unless `verbose`
     is False.
     """
-    name, function, input_signature = endpoint_named(model, endpoint)
+    name, *_ = endpoint_named(model, endpoint)
     if importlib.util.find_spec("tf2onnx") is None:
         raise ImportError("ONNX export needs tf2onnx: pip install tf2onnx onnxruntime")
     if keras.backend.backend() == "tensorflow":
+        _, function, input_signature = endpoint_named(float32_copy(model), name)
         write_bytes(filepath, _onnx_bytes(function, input_signature, opset))
     else:
         options = ["--format", "onnx", "--endpoint", name]
@@ -188,6 +190,46 @@ def export_onnx(model, filepath, *, endpoint=None, verbose=None, opset=None):
         _export_in_tensorflow_child(model, filepath, *options)
     if verbose is None or verbose:
         print(f"ONNX file written to {filepath} (endpoint: {name})")
+
+
+def float32_copy(model):
+    """`model`, or, if some layers compute in 16 bits (mixed precision), a
+    copy of it computing in float32 with the same weights.
+
+    tf2onnx converts 16-bit graphs into files onnxruntime refuses (a
+    bfloat16 `MatMul` bound to two types); mixed precision keeps float32
+    weights, so the float32 copy serves the trained model exactly.
+    """
+    config = keras.saving.serialize_keras_object(model)
+    if not _set_float32_policies(config):
+        return model
+    config.pop("compile_config", None)
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("float32")
+    try:
+        twin = keras.saving.deserialize_keras_object(config)
+    finally:
+        keras.config.set_dtype_policy(previous)
+    twin.set_weights(model.get_weights())
+    return twin
+
+
+def _set_float32_policies(config) -> bool:
+    """Sets every 16-bit dtype policy in the serialised `config` to float32
+    (in place); returns whether there was one."""
+    changed = False
+    if isinstance(config, dict):
+        if config.get("class_name") == "DTypePolicy":
+            name = config["config"]["name"]
+            if name != "float32" and "16" in name:
+                config["config"]["name"] = "float32"
+                changed = True
+        for value in config.values():
+            changed = _set_float32_policies(value) or changed
+    elif isinstance(config, list):
+        for value in config:
+            changed = _set_float32_policies(value) or changed
+    return changed
 
 
 def _onnx_bytes(function, input_signature, opset):

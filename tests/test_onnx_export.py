@@ -87,6 +87,22 @@ def test_onnx_file_runs_as_the_keras_model(name, endpoint, tmp_path, vgg16_weigh
         )
 
 
+@pytest.mark.skipif(IN_CHILD, reason="the TensorFlow child runs the same code")
+def test_a_mixed_precision_model_exports_a_float32_graph(tmp_path):
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("mixed_bfloat16")
+    try:
+        model = tiny_model("dcgan")
+    finally:
+        keras.config.set_dtype_policy(previous)
+    model.export(tmp_path / "dcgan.onnx", format="onnx", verbose=False)
+    session = onnxruntime.InferenceSession(str(tmp_path / "dcgan.onnx"))
+    (images,) = session.run(None, {"z": Z})
+    assert images.dtype == np.float32
+    # The Keras model computes in bfloat16 (8 bits of mantissa).
+    np.testing.assert_allclose(images, model.generate(z=Z), atol=1e-2)
+
+
 def test_export_refuses_what_it_cannot_or_may_not_write(tmp_path, capsys):
     model = tiny_model("gan")
     with pytest.raises(ValueError, match="no endpoint 'encode'; choose one"):
