@@ -34,8 +34,9 @@ compiles the hand-written TF step with XLA too).
 Method:
 
 - The Keras backend is fixed when a process starts, so the script runs one
-  child process per backend (`KERAS_BACKEND=<backend> ... --worker <backend>`);
-  each prints its results as one JSON line and the parent prints the table.
+  child process per backend (`KERAS_BACKEND=<backend> ... --worker <backend>`,
+  by `harness.run_child`); each reports its results and the parent prints the
+  table.
   The hand-written TF loop runs in the TensorFlow child, which always runs;
   the plain PyTorch loop runs in the PyTorch child. Nothing pins a device:
   every backend uses the GPU when it sees one, and the output lists the
@@ -47,18 +48,15 @@ Method:
   pipeline as NumPy batches (`as_numpy_iterator()`, then
   `torch.from_numpy`), which is also how Keras hands `tf.data` batches to
   JAX and PyTorch.
-- Timing: every implementation is timed by whole training runs that end by
-  reading a result on the host (`fit(steps_per_epoch=n)` then reading the
-  optimizer's step counter; the loops read their last loss), so a run's time
-  includes every step's work, on any backend, with no callback in the loop.
-  After an untimed run that compiles/traces, each repeat times a run of
-  `warmup_steps` steps and a run of `warmup_steps + steps` steps; their
-  difference is the time of `steps` steady-state steps, free of what every run
-  pays once (starting the iterator, filling the shuffle buffer, Keras'
-  per-`fit` setup). Step times stamped by a callback are not used: Keras calls
-  async-safe callbacks from a helper thread on JAX and PyTorch, whose stamps
-  can be several steps late, and making the callback synchronous adds a host
-  wait to every step that default training does not have. With
+- Timing: `harness.time_steps`, as in every speed benchmark here. Each
+  implementation is timed by whole training runs that end by reading a result
+  on the host (`fit(steps_per_epoch=n)` then reading the optimizer's step
+  counter; the loops read their last loss), so a run's time includes every
+  step's work, on any backend, with no callback in the loop. After an untimed
+  run that compiles/traces, each repeat times a run of `warmup_steps` steps
+  and a run of `warmup_steps + steps` steps; their difference is the time of
+  `steps` steady-state steps, free of what every run pays once (starting the
+  iterator, filling the shuffle buffer, Keras' per-`fit` setup). With
   `steps_per_execution` > 1 the step counts are rounded up to multiples of it.
   The fastest of `repeats` differences counts; images/s = steps *
   batch_size / time.
@@ -74,20 +72,19 @@ Method:
 
 import dataclasses
 import functools
-import json
 import os
 import platform
-import subprocess
 import sys
 import time
-from importlib import metadata
 
+import harness
 import keras
+from torch_networks import torch_network
 
 import kgen
+from kgen.config import setting
 
 MODELS = ("gan", "dcgan")
-BACKENDS = ("tensorflow", "jax", "torch")
 # An MLP GAN step is far cheaper than a DCGAN step, so it gets more steps for
 # a comparable measurement time.
 DEFAULT_STEPS = {"gan": 200, "dcgan": 20}
@@ -100,99 +97,53 @@ TARGETS = {
     "kgen jax": (HANDWRITTEN, 1.2),
     "kgen torch": (PLAIN_TORCH, 1.0),
 }
-# Marks the child's result line among whatever else it prints.
-_RESULT_PREFIX = "GAN_THROUGHPUT_RESULT "
 _PIPELINE_WARMUP_BATCHES = 10
 _PIPELINE_BATCHES = 200
 
 
 @dataclasses.dataclass
 class Config:
-    models: str = dataclasses.field(
-        default="gan,dcgan",
-        metadata={"help": "comma-separated: gan (classic MLP GAN), dcgan"},
+    models: str = setting("gan,dcgan", "comma-separated: gan (classic MLP GAN), dcgan")
+    backends: str = setting(
+        "tensorflow,jax,torch", "comma-separated Keras backends to measure kgen on"
     )
-    backends: str = dataclasses.field(
-        default="tensorflow,jax,torch",
-        metadata={"help": "comma-separated Keras backends to measure kgen on"},
+    steps: int | None = setting(
+        None,
+        "timed steps per run, for every model; unset: "
+        + ", ".join(f"{m} {s}" for m, s in DEFAULT_STEPS.items()),
     )
-    steps: int | None = dataclasses.field(
-        default=None,
-        metadata={
-            "help": "timed steps per run, for every model; unset: "
-            + ", ".join(f"{m} {s}" for m, s in DEFAULT_STEPS.items())
-        },
+    warmup_steps: int = setting(
+        3, "steps of the short run whose time is subtracted from the long run's"
     )
-    warmup_steps: int = dataclasses.field(
-        default=3,
-        metadata={
-            "help": "steps of the short run whose time is subtracted from the "
-            "long run's (see Method)"
-        },
-    )
-    repeats: int = dataclasses.field(
-        default=1, metadata={"help": "runs per row; the fastest counts"}
-    )
+    repeats: int = setting(1, "runs per row; the fastest counts")
     batch_size: int = 128
-    latent_dim: int = 100
-    base_filters: int | None = dataclasses.field(
-        default=None, metadata={"help": "DCGAN base_filters; unset: kgen.DCGAN's"}
+    latent_dim: int = setting(100, "the generators' noise size")
+    base_filters: int | None = setting(None, "DCGAN base_filters; unset: kgen.DCGAN's")
+    num_images: int = setting(10240, "glyph images in the in-memory dataset")
+    steps_per_execution: int | None = setting(
+        None,
+        "kgen's compile(steps_per_execution=...); unset: kgen's default for the "
+        "backend",
     )
-    num_images: int = dataclasses.field(
-        default=10240, metadata={"help": "glyph images in the in-memory dataset"}
+    jit_compile: str | None = setting(
+        None,
+        "kgen's compile(jit_compile=...); unset: kgen's default for the backend "
+        "and model",
+        choices=("true", "false", "auto"),
     )
-    steps_per_execution: int | None = dataclasses.field(
-        default=None,
-        metadata={
-            "help": "kgen's compile(steps_per_execution=...); unset: kgen's "
-            "default for the backend"
-        },
+    handwritten_jit_compile: bool = setting(
+        False, "compile the hand-written TF step with XLA"
     )
-    jit_compile: str | None = dataclasses.field(
-        default=None,
-        metadata={
-            "help": "kgen's compile(jit_compile=...): true, false or auto; "
-            "unset: kgen's default for the backend and model"
-        },
-    )
-    handwritten_jit_compile: bool = dataclasses.field(
-        default=False,
-        metadata={"help": "compile the hand-written TF step with XLA"},
-    )
-    worker: str | None = dataclasses.field(
-        default=None,
-        metadata={
-            "help": "internal: measure this backend in this process and print "
-            "one JSON line (KERAS_BACKEND must match)"
-        },
+    worker: str | None = setting(
+        None,
+        "internal: measure this backend in this process and report its results "
+        "(KERAS_BACKEND must match)",
+        choices=harness.BACKENDS,
     )
 
     def __post_init__(self):
-        _check_names("models", self.model_list, MODELS)
-        _check_names("backends", self.backend_list, BACKENDS)
-        if self.worker is not None and self.worker not in BACKENDS:
-            raise ValueError(
-                f"worker must be one of {', '.join(BACKENDS)}, got {self.worker!r}"
-            )
-        if self.jit_compile is not None and self.jit_compile not in (
-            "true",
-            "false",
-            "auto",
-        ):
-            raise ValueError(
-                f"jit_compile must be true, false or auto, got {self.jit_compile!r}"
-            )
-        for name in (
-            "warmup_steps",
-            "repeats",
-            "batch_size",
-            "latent_dim",
-            "num_images",
-        ):
-            _check_positive(name, getattr(self, name))
-        for name in ("steps", "base_filters", "steps_per_execution"):
-            if getattr(self, name) is not None:
-                _check_positive(name, getattr(self, name))
+        harness.check_names("models", self.model_list, MODELS)
+        harness.check_names("backends", self.backend_list, harness.BACKENDS)
         if self.num_images < self.batch_size:
             raise ValueError(
                 f"num_images ({self.num_images}) must be at least batch_size "
@@ -226,14 +177,14 @@ def main(config: Config):
     """Measures every backend in a child process and prints the table.
 
     With `config.worker` set, measures that backend in this process instead
-    and prints its results as one JSON line.
+    and reports its results to the parent.
 
     Returns:
         The list of per-backend results (the one result for a worker).
     """
     if config.worker is not None:
         result = measure_backend(config)
-        print(_RESULT_PREFIX + json.dumps(result), flush=True)
+        harness.report(result)
         return result
     # The hand-written reference runs in the TensorFlow child, so that child
     # runs even when kgen is not measured on TensorFlow.
@@ -243,10 +194,11 @@ def main(config: Config):
     results, failures = [], []
     for backend in backends:
         print(f"Measuring {backend}...", flush=True)
+        flags = _flags(dataclasses.replace(config, worker=backend))
         try:
-            results.append(_run_worker(config, backend))
+            results.append(harness.run_child(__file__, flags, backend))
         except RuntimeError as error:
-            print(error, file=sys.stderr, flush=True)
+            print(f"The {backend} worker failed: {error}", file=sys.stderr, flush=True)
             failures.append(backend)
     print_report(config, results)
     if failures:
@@ -286,10 +238,15 @@ def measure_backend(config: Config) -> dict:
             runners.append((f"kgen {backend}", _kgen_runner(model_name, config)))
         for implementation, (run, settings) in runners:
             multiple = settings["steps_per_execution"]
-            skip = _round_up(config.warmup_steps, multiple)
+            warmup = _round_up(config.warmup_steps, multiple)
             steps = _round_up(config.steps_for(model_name), multiple)
-            seconds_per_step, input_wait = _measure(
-                run, real, synthetic, skip, steps, config.repeats
+            real_time, synthetic_time = (
+                min(
+                    harness.time_steps(
+                        functools.partial(run, dataset), warmup, steps, config.repeats
+                    )
+                )
+                for dataset in (real, synthetic)
             )
             rows.append(
                 {
@@ -297,14 +254,19 @@ def measure_backend(config: Config) -> dict:
                     "implementation": implementation,
                     **settings,
                     "steps": steps,
-                    "seconds_per_step": seconds_per_step,
-                    "input_wait": input_wait,
+                    "seconds_per_step": real_time,
+                    "input_wait": max(0.0, 1.0 - synthetic_time / real_time),
                 }
             )
+    gpus = harness.gpus(backend)
     return {
         "backend": backend,
-        "devices": _devices(backend),
-        "versions": _versions(backend),
+        "devices": f"GPU: {', '.join(gpus)}" if gpus else "CPU only (no GPU visible)",
+        # TensorFlow runs the input pipeline on every backend.
+        "versions": {
+            name: harness.version(name)
+            for name in ("keras", "kgen", "tensorflow", backend)
+        },
         "pipeline_images_per_second": pipeline_images_per_second,
         "rows": rows,
     }
@@ -339,16 +301,14 @@ def _networks(model_name, config):
 
 
 def _kgen_runner(model_name, config):
-    """Returns `(run, settings)`: `run(dataset, steps) -> seconds` trains kgen."""
+    """`(run, settings)`: `run(dataset, steps)` trains kgen `steps` steps on
+    `dataset` and returns when the last is done; `settings` are the compile
+    settings in effect."""
     model = _kgen_model(model_name, config)
     model.compile(**config.compile_overrides())
 
     def run(dataset, steps):
-        start = time.perf_counter()
-        model.fit(dataset, steps_per_epoch=steps, epochs=1, verbose=0)
-        # Waits for the last step (JAX dispatches steps asynchronously).
-        keras.ops.convert_to_numpy(model.optimizer.iterations)
-        return time.perf_counter() - start
+        harness.fit_run(model, dataset)(steps)
 
     settings = {
         "jit_compile": bool(model.jit_compile),
@@ -358,7 +318,7 @@ def _kgen_runner(model_name, config):
 
 
 def _handwritten_runner(model_name, config):
-    """Returns `(run, settings)` for a plain TensorFlow loop."""
+    """`(run, settings)` for a plain TensorFlow loop (see `_kgen_runner`)."""
     import tensorflow as tf
 
     generator, discriminator = _networks(model_name, config)
@@ -397,12 +357,10 @@ def _handwritten_runner(model_name, config):
         return d_loss, g_loss
 
     def run(dataset, steps):
-        start = time.perf_counter()
         for real_images in dataset.take(steps):
             d_loss, _ = train_step(real_images)
         # Reading the loss waits for every step.
         float(d_loss)
-        return time.perf_counter() - start
 
     settings = {
         "jit_compile": config.handwritten_jit_compile,
@@ -412,7 +370,7 @@ def _handwritten_runner(model_name, config):
 
 
 def _plain_torch_runner(model_name, config):
-    """Returns `(run, settings)` for an eager PyTorch loop on the same networks."""
+    """`(run, settings)` for an eager PyTorch loop on the same networks."""
     import torch
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -452,245 +410,12 @@ def _plain_torch_runner(model_name, config):
         return d_loss.detach(), g_loss.detach()
 
     def run(dataset, steps):
-        start = time.perf_counter()
         for batch in dataset.take(steps).as_numpy_iterator():
             d_loss, _ = train_step(torch.from_numpy(batch).to(device))
         # Reading the loss waits for every step.
         float(d_loss)
-        return time.perf_counter() - start
 
     return run, {"jit_compile": False, "steps_per_execution": 1}
-
-
-def torch_network(model: keras.Model):
-    """A `torch.nn.Module` computing what the Keras functional `model` computes.
-
-    Translates a chain of Keras layers (each taking the previous one's output)
-    into `torch.nn` layer by layer and copies the weights, so it follows
-    whatever architecture kgen's builders produce. Images stay `(N, H, W, C)`
-    at the module's edges, as in Keras; inside, convolutions run on `(N, C, H,
-    W)`. Checks that both give the same outputs (inference mode) before
-    returning; raises `ValueError` for a layer it cannot translate.
-    """
-    import numpy as np
-    import torch
-
-    modules = []
-    previous = None
-    shape = tuple(model.inputs[0].shape[1:])
-    if len(shape) == 3:
-        modules.append(_torch_modules()[0](0, 3, 1, 2))
-    for layer in model.layers:
-        kind = type(layer).__name__
-        if kind == "InputLayer":
-            previous = layer
-            continue
-        if previous is not None and layer.input is not previous.output:
-            raise ValueError(
-                f"{model.name} is not a chain of layers at {layer.name!r}; "
-                "torch_network translates sequential functional models only"
-            )
-        modules += _torch_layers(layer, shape)
-        shape = tuple(layer.output.shape[1:])
-        previous = layer
-    if len(shape) == 3:
-        modules.append(_torch_modules()[0](0, 2, 3, 1))
-    network = torch.nn.Sequential(*modules)
-
-    inputs = np.random.default_rng(0).normal(size=(4, *model.inputs[0].shape[1:]))
-    inputs = inputs.astype("float32")
-    expected = keras.ops.convert_to_numpy(model(inputs, training=False))
-    network.eval()
-    with torch.no_grad():
-        actual = network(torch.from_numpy(inputs)).numpy()
-    network.train()
-    if not np.allclose(actual, expected, atol=1e-4, rtol=1e-3):
-        raise ValueError(
-            f"torch_network({model.name}) differs from the Keras model by up to "
-            f"{np.abs(actual - expected).max():.3g}"
-        )
-    return network
-
-
-def _torch_layers(layer, input_shape):
-    """The `torch.nn` modules of one Keras layer, weights copied."""
-    import torch
-
-    kind = type(layer).__name__
-    weights = [torch.from_numpy(w.copy()) for w in layer.get_weights()]
-    if kind == "Dense":
-        linear = torch.nn.Linear(input_shape[-1], layer.units, bias=layer.use_bias)
-        _assign(linear, weights[0].T, *weights[1:])
-        return [linear, *_torch_activation(layer)]
-    if kind in ("Conv2D", "Conv2DTranspose"):
-        return [
-            *_torch_convolution(layer, input_shape, weights),
-            *_torch_activation(layer),
-        ]
-    if kind == "BatchNormalization":
-        if not (layer.center and layer.scale) or layer.axis not in (
-            -1,
-            len(input_shape),
-        ):
-            raise ValueError(
-                f"{layer.name}: only centred, scaled, last-axis batch norm"
-            )
-        cls = torch.nn.BatchNorm2d if len(input_shape) == 3 else torch.nn.BatchNorm1d
-        norm = cls(input_shape[-1], eps=layer.epsilon, momentum=1 - layer.momentum)
-        gamma, beta, mean, variance = weights
-        _assign(norm, gamma, beta)
-        norm.running_mean.copy_(mean)
-        norm.running_var.copy_(variance)
-        return [norm]
-    if kind == "LayerNormalization":
-        if tuple(layer.axis) not in ((-1,), (len(input_shape),)):
-            raise ValueError(f"{layer.name}: only last-axis layer norm")
-        norm = torch.nn.LayerNorm(input_shape[-1], eps=layer.epsilon)
-        _assign(norm, *weights)
-        if len(input_shape) == 3:
-            return [
-                _torch_modules()[0](0, 2, 3, 1),
-                norm,
-                _torch_modules()[0](0, 3, 1, 2),
-            ]
-        return [norm]
-    if kind == "LeakyReLU":
-        return [torch.nn.LeakyReLU(layer.negative_slope)]
-    if kind == "ReLU":
-        if layer.max_value is not None or layer.negative_slope or layer.threshold:
-            raise ValueError(f"{layer.name}: only the plain ReLU")
-        return [torch.nn.ReLU()]
-    if kind == "Activation":
-        return _torch_activation(layer)
-    if kind == "Dropout":
-        return [torch.nn.Dropout(layer.rate)]
-    if kind == "Identity":
-        return []
-    if kind == "Flatten":
-        # Keras flattens (H, W, C) in that order.
-        if len(input_shape) == 3:
-            return [_torch_modules()[0](0, 2, 3, 1), torch.nn.Flatten()]
-        return [torch.nn.Flatten()]
-    if kind == "Reshape":
-        target = tuple(layer.target_shape)
-        if len(target) == 3:
-            return [torch.nn.Unflatten(1, target), _torch_modules()[0](0, 3, 1, 2)]
-        return [torch.nn.Unflatten(1, target)]
-    raise ValueError(f"torch_network cannot translate {kind} layer {layer.name!r}")
-
-
-def _torch_activation(layer):
-    import torch
-
-    name = keras.activations.serialize(layer.activation)
-    name = name if isinstance(name, str) else name.get("config", name)
-    activations = {
-        "linear": [],
-        "tanh": [torch.nn.Tanh()],
-        "sigmoid": [torch.nn.Sigmoid()],
-        "relu": [torch.nn.ReLU()],
-    }
-    if name not in activations:
-        raise ValueError(f"{layer.name}: activation {name!r} is not translated")
-    return activations[name]
-
-
-def _torch_convolution(layer, input_shape, weights):
-    """Conv2D/Conv2DTranspose with Keras' "same"/"valid" padding, on (N, C, H, W)."""
-    import torch
-
-    transpose = type(layer).__name__ == "Conv2DTranspose"
-    if tuple(layer.dilation_rate) != (1, 1) or getattr(layer, "groups", 1) != 1:
-        raise ValueError(f"{layer.name}: only undilated, ungrouped convolutions")
-    kernel, strides = tuple(layer.kernel_size), tuple(layer.strides)
-    # Keras' "same": total padding per side pair, the odd pixel after.
-    pads = []
-    for size, k, s in zip(input_shape[:2], kernel, strides, strict=True):
-        if layer.padding == "valid":
-            pads.append((0, 0))
-            continue
-        total = (
-            max(k - s, 0) if transpose else max((-(-size // s) - 1) * s + k - size, 0)
-        )
-        pads.append((total // 2, total - total // 2))
-    channels = input_shape[-1]
-    bias = weights[1] if layer.use_bias else None
-    if transpose:
-        # Keras' kernel is (kh, kw, out, in); torch's (in, out, kh, kw).
-        conv = torch.nn.ConvTranspose2d(
-            channels,
-            layer.filters,
-            kernel,
-            strides,
-            padding=tuple(before for before, _ in pads),
-            bias=layer.use_bias,
-        )
-        _assign(conv, weights[0].permute(3, 2, 0, 1), bias)
-        # torch crops `before` pixels at both ends; Keras crops `after` at the end.
-        extra = [after - before for before, after in pads]
-        return [conv, _torch_modules()[1](*extra)] if any(extra) else [conv]
-    conv = torch.nn.Conv2d(
-        channels, layer.filters, kernel, strides, bias=layer.use_bias
-    )
-    # Keras' kernel is (kh, kw, in, out); torch's (out, in, kh, kw).
-    _assign(conv, weights[0].permute(3, 2, 0, 1), bias)
-    (top, bottom), (left, right) = pads
-    if top == bottom and left == right:
-        conv.padding = (top, left)
-        return [conv]
-    return [torch.nn.ZeroPad2d((left, right, top, bottom)), conv]
-
-
-def _assign(module, weight, bias=None):
-    import torch
-
-    with torch.no_grad():
-        module.weight.copy_(weight)
-        if bias is not None:
-            module.bias.copy_(bias)
-
-
-@functools.cache
-def _torch_modules():
-    """`(Permute, CropEnd)`: small `torch.nn` modules, made once torch is imported."""
-    import torch
-
-    class Permute(torch.nn.Module):
-        def __init__(self, *dims):
-            super().__init__()
-            self.dims = dims
-
-        def forward(self, x):
-            return x.permute(*self.dims)
-
-    class CropEnd(torch.nn.Module):
-        """Drops the last `h` rows and `w` columns of (N, C, H, W) maps."""
-
-        def __init__(self, h, w):
-            super().__init__()
-            self.h, self.w = h, w
-
-        def forward(self, x):
-            return x[:, :, : x.shape[2] - self.h, : x.shape[3] - self.w]
-
-    return Permute, CropEnd
-
-
-def _measure(run, real, synthetic, skip, steps, repeats):
-    """Returns (seconds per step, input-wait share) of `run(dataset, steps)`.
-
-    Each measurement is `run(skip + steps) - run(skip)`: what `steps` more steps
-    cost, without what every run pays once.
-    """
-    times = {"real": [], "synthetic": []}
-    for dataset in (real, synthetic):
-        run(dataset, skip)  # Compiles/traces; untimed.
-    for _ in range(repeats):
-        for name, dataset in (("real", real), ("synthetic", synthetic)):
-            short = run(dataset, skip)
-            times[name].append(run(dataset, skip + steps) - short)
-    real_time, synthetic_time = min(times["real"]), min(times["synthetic"])
-    return real_time / steps, max(0.0, 1.0 - synthetic_time / real_time)
 
 
 def _pipeline_throughput(dataset, batch_size):
@@ -702,57 +427,6 @@ def _pipeline_throughput(dataset, batch_size):
     for _ in range(_PIPELINE_BATCHES):
         next(iterator)
     return _PIPELINE_BATCHES * batch_size / (time.perf_counter() - start)
-
-
-def _devices(backend):
-    """The accelerators the backend sees, in words."""
-    if backend == "tensorflow":
-        import tensorflow as tf
-
-        gpus = tf.config.list_physical_devices("GPU")
-        names = [
-            tf.config.experimental.get_device_details(gpu).get("device_name", gpu.name)
-            for gpu in gpus
-        ]
-        return f"GPU: {', '.join(names)}" if gpus else "CPU only (no GPU visible)"
-    if backend == "jax":
-        import jax
-
-        return f"{jax.default_backend()}: {', '.join(str(d) for d in jax.devices())}"
-    import torch
-
-    if torch.cuda.is_available():
-        return f"cuda: {torch.cuda.get_device_name(0)}"
-    return "CPU only (torch.cuda.is_available() is False)"
-
-
-def _versions(backend):
-    distribution = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}
-    versions = {"keras": keras.__version__, "kgen": kgen.__version__}
-    # TensorFlow runs the input pipeline on every backend.
-    for name in ("tensorflow", distribution[backend]):
-        versions[name] = metadata.version(name)
-    return versions
-
-
-def _run_worker(config, backend):
-    """Runs the measurements of `backend` in a child process; returns its result."""
-    worker_config = dataclasses.replace(config, worker=backend)
-    command = [sys.executable, os.path.abspath(__file__), *_flags(worker_config)]
-    completed = subprocess.run(
-        command,
-        env=dict(os.environ, KERAS_BACKEND=backend),
-        capture_output=True,
-        text=True,
-    )
-    for line in completed.stdout.splitlines():
-        if line.startswith(_RESULT_PREFIX):
-            return json.loads(line[len(_RESULT_PREFIX) :])
-    output = (completed.stdout + completed.stderr).strip().splitlines()
-    raise RuntimeError(
-        f"The {backend} worker failed (exit code {completed.returncode}); "
-        "its last output lines:\n" + "\n".join(output[-20:])
-    )
 
 
 def _flags(config):
@@ -842,15 +516,7 @@ def print_report(config: Config, results: list[dict]):
                         f"{ratio:.2f} (target >= {target:.1f}, "
                         f"{'met' if ratio >= target else 'MISSED'})"
                     )
-    widths = [
-        max(len(line[i]) for line in [header, *lines]) for i in range(len(header))
-    ]
-    for line in [header, *lines]:
-        cells = [
-            cell.ljust(w) if i < 2 else cell.rjust(w)
-            for i, (cell, w) in enumerate(zip(line, widths, strict=True))
-        ]
-        print("  ".join(cells))
+    harness.print_table(header, lines, left=2)
     print()
     for verdict in verdicts:
         print(verdict)
@@ -875,21 +541,6 @@ def _split(text):
         if name and name not in names:
             names.append(name)
     return names
-
-
-def _check_names(kind, names, known):
-    if not names:
-        raise ValueError(f"{kind} is empty; choose from {', '.join(known)}")
-    unknown = [name for name in names if name not in known]
-    if unknown:
-        raise ValueError(
-            f"Unknown {kind}: {', '.join(unknown)}; choose from {', '.join(known)}"
-        )
-
-
-def _check_positive(name, value):
-    if value <= 0:
-        raise ValueError(f"{name} must be a positive integer, got {value}")
 
 
 if __name__ == "__main__":

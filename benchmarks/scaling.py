@@ -37,17 +37,18 @@ What varies:
   means `torch.compile`, not XLA, so PyTorch has XLA-off rows only.
 
 Method: every configuration runs in its own child process
-(`--worker <json>`), since devices and dtype policies must be set before the
-backend starts; nothing is shared between rows. The data are random float32
-images in [-1, 1] (28x28x1), made before anything is timed; throughput does not
-depend on the pixels. Each child trains `--warmup-steps` untimed steps
-(tracing, compilation), then `--repeats` epochs of `steps + 1` steps. An epoch
-is timed from the moment its first step's results reach the host to the moment
-its last step's do: a callback stamps each step in the training loop, once
-Keras has turned the step's logs into floats (so every step waits for the
-previous one, as under any callback that is not async-safe). images/s = steps
-* global batch / time. The table shows the median over the epochs and their
-spread, (max - min) / median: on shared cores, trust rows with a small one.
+(`--worker <json>`, by `harness.run_child`), since devices and dtype policies
+must be set before the backend starts; nothing is shared between rows. The
+data are random float32 images in [-1, 1] (28x28x1), made before anything is
+timed; throughput does not depend on the pixels. Steps are timed by
+`harness.time_steps`, as in every speed benchmark here: after an untimed
+`fit` of `--warmup-steps` steps (tracing, compilation), each of `--repeats`
+repeats times a `fit` of `warmup + steps` steps and one of `warmup` steps,
+each ending by reading the optimizer's step counter on the host; the
+difference is what `steps` steady-state steps cost, with no callback in the
+loop. images/s = steps * global batch / time. The table shows the median over
+the repeats and their spread, (max - min) / median: on shared cores, trust
+rows with a small one.
 
 Costs on 2 CPU cores: each configuration pays 10-30 s of imports and
 compilation, and bfloat16 without XLA is slow there (emulated). `--models
@@ -62,17 +63,14 @@ import dataclasses
 import json
 import os
 import platform
-import re
-import signal
 import statistics
-import subprocess
 import sys
 import time
-from importlib import metadata
 
+import harness
 import numpy as np
+from harness import BACKENDS
 
-BACKENDS = ("tensorflow", "jax", "torch")
 MODELS = ("dcgan", "gan", "vae")
 POLICIES = ("float32", "mixed_bfloat16", "mixed_float16")
 XLA_CHOICES = ("both", "on", "off")
@@ -80,11 +78,8 @@ IMAGE_SHAPE = (28, 28, 1)
 # An MLP step is far cheaper than a DCGAN step, so it gets more steps for a
 # comparable measurement time.
 DEFAULT_STEPS = {"dcgan": 20, "gan": 100, "vae": 100}
-QUICK = {"steps": 2, "warmup_steps": 1, "repeats": 1, "batch_size": 32}
+QUICK = {"steps": 10, "warmup_steps": 1, "repeats": 1, "batch_size": 32}
 QUICK_MODELS = ["gan"]
-# Marks a child's result line among whatever else it prints.
-_RESULT_PREFIX = "SCALING_RESULT "
-_ERROR_LINE = re.compile(r"Error|Exception|Check failed|^F\d{4} ")
 
 
 @dataclasses.dataclass
@@ -104,11 +99,11 @@ class Config:
     probe: bool = False
 
     def __post_init__(self):
-        _check_names("backends", self.backends, BACKENDS)
+        harness.check_names("backends", self.backends, BACKENDS)
         if self.models is not None:
-            _check_names("models", self.models, MODELS)
+            harness.check_names("models", self.models, MODELS)
         if self.policies is not None:
-            _check_names("policies", self.policies, POLICIES)
+            harness.check_names("policies", self.policies, POLICIES)
         if self.xla not in XLA_CHOICES:
             raise ValueError(
                 f"xla must be one of {', '.join(XLA_CHOICES)}, got {self.xla!r}"
@@ -169,7 +164,7 @@ def parse_args(argv=None) -> Config:
     parser.add_argument(
         "--warmup-steps", type=int, help="untimed steps first (compilation) (2)"
     )
-    parser.add_argument("--repeats", type=int, help="timed epochs; median (3)")
+    parser.add_argument("--repeats", type=int, help="timed repeats; median (3)")
     parser.add_argument(
         "--policies",
         nargs="+",
@@ -189,7 +184,7 @@ def parse_args(argv=None) -> Config:
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="smoke check: gan only, batch 32, 2 steps, 1 warm-up step, 1 repeat "
+        help="smoke check: gan only, batch 32, 10 steps, 1 warm-up step, 1 repeat "
         "(flags given explicitly win)",
     )
     parser.add_argument(
@@ -206,18 +201,17 @@ def main(config: Config) -> int:
     Returns the exit status: 1 if a configuration failed.
     """
     if config.probe:
-        print(_RESULT_PREFIX + json.dumps(probe(config.backends)), flush=True)
+        harness.report(probe(config.backends))
         return 0
     if config.worker is not None:
-        result = measure(json.loads(config.worker))
-        print(_RESULT_PREFIX + json.dumps(result), flush=True)
+        harness.report(measure(json.loads(config.worker)))
         return 0
 
     machine = machine_facts()
     # The backends are asked about their GPUs in a child: in this process,
     # JAX would take most of the GPU memory away from the measuring children.
-    accelerators = _run_child(
-        ["--probe", "--backends", *config.backends], {}, config.timeout
+    accelerators = harness.run_child(
+        __file__, ["--probe", "--backends", *config.backends], timeout=config.timeout
     )
     runs, skipped = plan(config, accelerators)
     print_setup(config, machine, accelerators, len(runs))
@@ -225,10 +219,11 @@ def main(config: Config) -> int:
         print(f"[{number}/{len(runs)}] {_describe(run)} ...", end=" ", flush=True)
         start = time.perf_counter()
         try:
-            run["result"] = _run_child(
+            run["result"] = harness.run_child(
+                __file__,
                 ["--worker", json.dumps(run)],
-                {"KERAS_BACKEND": run["backend"]},
-                config.timeout,
+                run["backend"],
+                timeout=config.timeout,
             )
             median = statistics.median(run["result"]["images_per_second"])
             print(
@@ -324,32 +319,12 @@ def probe(backends):
     for backend in backends:
         gpus, error = [], None
         try:
-            if backend == "tensorflow":
-                import tensorflow as tf
-
-                gpus = [
-                    tf.config.experimental.get_device_details(gpu).get(
-                        "device_name", gpu.name
-                    )
-                    for gpu in tf.config.list_physical_devices("GPU")
-                ]
-            elif backend == "jax":
-                import jax
-
-                if jax.default_backend() != "cpu":
-                    gpus = [str(device) for device in jax.devices()]
-            else:
-                import torch
-
-                gpus = [
-                    torch.cuda.get_device_name(i)
-                    for i in range(torch.cuda.device_count())
-                ]
+            gpus = harness.gpus(backend)
         except Exception as exception:
             error = f"{type(exception).__name__}: {exception}"
         facts[backend] = {
             "gpus": gpus,
-            "version": _version(backend),
+            "version": harness.version(backend),
             "error": error,
         }
     return facts
@@ -378,25 +353,31 @@ def measure(run):
 
     keras.mixed_precision.set_dtype_policy(run["policy"])
     keras.utils.set_random_seed(0)
-    batch_size, steps = run["batch_size"], run["steps"]
+    batch_size, steps, warmup = run["batch_size"], run["steps"], run["warmup_steps"]
     rng = np.random.default_rng(0)
-    images = rng.uniform(-1, 1, ((steps + 1) * batch_size, *IMAGE_SHAPE))
+    images = rng.uniform(-1, 1, ((warmup + steps) * batch_size, *IMAGE_SHAPE))
     images = images.astype("float32")
-    warmup = images[: run["warmup_steps"] * batch_size]
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        # MirroredStrategy splits each global batch of a tf.data pipeline.
+        images = tf.data.Dataset.from_tensor_slices(images)
+        images = images.batch(batch_size, drop_remainder=True).repeat()
+        images = images.prefetch(tf.data.AUTOTUNE)
     scope, replicas = _data_parallel_scope(backend, devices, gpu)
-    clock = _step_clock()
     with scope:
         model = _build(run["model"])
         model.compile(jit_compile=run["xla"])
-        _fit(model, warmup, batch_size, epochs=1, callbacks=[])
-        _fit(model, images, batch_size, epochs=run["repeats"], callbacks=[clock])
+        seconds = harness.time_steps(
+            harness.fit_run(model, images, batch_size), warmup, steps, run["repeats"]
+        )
     if backend == "jax":
         # Variables are replicated on every device of the data-parallel mesh.
         replicas = len(model.trainable_variables[0].value.sharding.device_set)
     if replicas != devices:
         raise RuntimeError(f"Trained on {replicas} replica(s), not {devices}")
     return {
-        "images_per_second": [steps * batch_size / s for s in clock.epoch_seconds],
+        "images_per_second": [batch_size / s for s in seconds],
         "jit_compile": bool(model.jit_compile),
         "compute_dtype": model.dtype_policy.compute_dtype,
         "replicas": replicas,
@@ -445,88 +426,6 @@ def _build(name):
     )
 
 
-def _fit(model, images, batch_size, epochs, callbacks):
-    import keras
-
-    if keras.backend.backend() == "tensorflow":
-        import tensorflow as tf
-
-        # MirroredStrategy splits each global batch of a tf.data pipeline.
-        dataset = tf.data.Dataset.from_tensor_slices(images)
-        dataset = dataset.batch(batch_size, drop_remainder=True)
-        model.fit(
-            dataset.prefetch(tf.data.AUTOTUNE),
-            epochs=epochs,
-            verbose=0,
-            callbacks=callbacks,
-        )
-    else:
-        model.fit(
-            images,
-            batch_size=batch_size,
-            epochs=epochs,
-            shuffle=False,
-            verbose=0,
-            callbacks=callbacks,
-        )
-
-
-def _step_clock():
-    """A callback timing each epoch from the end of its first step to its last."""
-    import keras
-
-    class StepClock(keras.callbacks.Callback):
-        # Not async-safe on purpose: Keras then calls on_train_batch_end in the
-        # training loop, after turning the step's logs into floats. Stamped in
-        # a helper thread instead, a step's time is when that thread got to
-        # run, which on busy cores can be several steps late.
-        def __init__(self):
-            super().__init__()
-            self.epoch_seconds = []
-
-        def on_epoch_begin(self, epoch, logs=None):
-            self.times = {}
-
-        def on_train_batch_end(self, batch, logs=None):
-            # Keras has turned the step's logs into floats: the step is done.
-            self.times[batch] = time.perf_counter()
-
-        def on_epoch_end(self, epoch, logs=None):
-            self.epoch_seconds.append(self.times[max(self.times)] - self.times[0])
-
-    return StepClock()
-
-
-def _run_child(flags, env, timeout):
-    """Runs this script with `flags` and `env`; returns its result line's JSON."""
-    command = [sys.executable, os.path.abspath(__file__), *flags]
-    try:
-        completed = subprocess.run(
-            command,
-            env=dict(os.environ, **env),
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
-    except subprocess.TimeoutExpired as error:
-        raise RuntimeError(f"timed out after {timeout} s") from error
-    for line in completed.stdout.splitlines():
-        if line.startswith(_RESULT_PREFIX):
-            return json.loads(line[len(_RESULT_PREFIX) :])
-    output = (completed.stdout + completed.stderr).strip().splitlines()
-    # A crash in native code ends with a stack trace, after the message.
-    messages = [line for line in output if _ERROR_LINE.search(line)]
-    status = completed.returncode
-    if status < 0:
-        status = f"killed by {signal.Signals(-status).name}"
-    raise RuntimeError(
-        f"exit status {status}; "
-        + (f"message: {messages[-1].strip()}; " if messages else "")
-        + "last output lines:\n"
-        + "\n".join(output[-8:])
-    )
-
-
 # Report.
 
 
@@ -568,7 +467,7 @@ def print_setup(config, machine, accelerators, num_runs):
         gpus = ", ".join(facts["gpus"]) or "none (CPU only)"
         note = f" [probe failed: {facts['error']}]" if facts["error"] else ""
         print(f"{backend} {facts['version']}: GPUs found: {gpus}{note}")
-    print(f"keras {_version('keras')}, kgen {_version('kgen')}")
+    print(f"keras {harness.version('keras')}, kgen {harness.version('kgen')}")
     steps = ", ".join(f"{m} {config.steps_for(m)}" for m in config.model_list)
     print(
         f"data: random float32 images in [-1, 1], {'x'.join(map(str, IMAGE_SHAPE))}, "
@@ -578,7 +477,7 @@ def print_setup(config, machine, accelerators, num_runs):
     )
     print(
         f"timing: {config.resolved('warmup_steps')} untimed warm-up step(s), then "
-        f"median of {config.resolved('repeats')} timed epoch(s) of steps: {steps}"
+        f"median of {config.resolved('repeats')} timed repeat(s) of steps: {steps}"
     )
     print(f"{num_runs} configurations, each in its own process")
     print()
@@ -637,13 +536,7 @@ def print_report(runs, skipped, accelerators):
             )
         )
     print()
-    widths = [max(len(line[i]) for line in [header, *lines]) for i in range(8)]
-    for line in [header, *lines]:
-        cells = [
-            cell.ljust(width) if i < 5 else cell.rjust(width)
-            for i, (cell, width) in enumerate(zip(line, widths, strict=True))
-        ]
-        print("  ".join(cells).rstrip())
+    harness.print_table(header, lines, left=5)
     print()
     print(
         "speed-up: images/s over the same backend and model on 1 device, float32, "
@@ -651,8 +544,8 @@ def print_report(runs, skipped, accelerators):
         "float32 row)."
     )
     print(
-        "spread: (max - min) / median of the timed epochs. Steady state: "
-        "compilation and each epoch's first step are not timed."
+        "spread: (max - min) / median of the timed repeats. Steady state: "
+        "compilation and per-fit start-up are not timed."
     )
     if not all(accelerators[b]["gpus"] for b in accelerators if b != "torch"):
         print(
@@ -687,22 +580,6 @@ def _describe(run):
         f"{run['backend']} {run['model']} devices={run['devices']} "
         f"{run['policy']} xla={'on' if run['xla'] else 'off'}"
     )
-
-
-def _version(name):
-    try:
-        return metadata.version(name)
-    except metadata.PackageNotFoundError:
-        return "not installed"
-
-
-def _check_names(kind, names, known):
-    unknown = [name for name in names if name not in known]
-    if not names or unknown:
-        raise ValueError(
-            f"Unknown {kind}: {', '.join(unknown) or '(none given)'}; "
-            f"choose from {', '.join(known)}"
-        )
 
 
 if __name__ == "__main__":

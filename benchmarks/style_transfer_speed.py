@@ -17,9 +17,11 @@ and the same layers:
   default `jit_compile="auto"`; `kgen-tensorflow-xla` forces XLA on
   TensorFlow, to show its effect.
 
-Each contender runs `--warmup` steps (tracing and compilation), then
-`--steps` steps timed one by one; the median is reported. The ratio is tutorial time / kgen time (above 1 means
-kgen is faster). Achieved FLOP/s count 2x the forward conv FLOPs of the VGG16
+Steps are timed by `harness.time_steps`, as in every speed benchmark here:
+after an untimed run of `--warmup` steps (tracing and compilation), a run of
+`warmup + steps` steps minus a run of `warmup` steps, each run ending once its
+last step's result is on the host. The ratio is tutorial time / kgen time
+(above 1 means kgen is faster). Achieved FLOP/s count 2x the forward conv FLOPs of the VGG16
 layers up to block5_conv2 per step (the forward pass, and the backward pass to
 the image; the frozen weights get no gradients), set against the measured peak
 of a large float32 matmul on this machine (NumPy's BLAS).
@@ -29,13 +31,10 @@ pass per image) at 512 px.
 """
 
 import argparse
-import json
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
+import harness
 import numpy as np
 
 SHARED_IMAGES = Path(__file__).resolve().parents[2] / "shared" / "data" / "images"
@@ -136,13 +135,13 @@ def run_tutorial(size, steps, warmup, weights):
         image.assign(tf.clip_by_value(image, clip_value_min=0.0, clip_value_max=1.0))
         return loss
 
-    times = []
-    for _ in range(warmup + steps):
-        start = time.perf_counter()
-        # Synchronised every step, as kgen's fit is when it reads the logs.
-        train_step(image).numpy()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times[warmup:]))
+    def run(steps):
+        for _ in range(steps):
+            loss = train_step(image)
+        # Reading the loss waits for every step.
+        loss.numpy()
+
+    return harness.time_steps(run, warmup, steps)[0]
 
 
 def run_kgen(size, steps, warmup, weights, jit_compile="auto"):
@@ -157,33 +156,10 @@ def run_kgen(size, steps, warmup, weights, jit_compile="auto"):
         jit_compile=jit_compile,
     )
     # stylize() sets up the image, the targets and the traced step; fit() then
-    # runs more steps on the same image, timed one by one.
+    # runs more steps on the same image (one dummy sample per step).
     model.stylize(content, style, steps=1, verbose=0)
-    timer = StepTimer()
-    model.fit(
-        np.zeros((warmup + steps, 1), np.float32),
-        batch_size=1,
-        verbose=0,
-        callbacks=[timer],
-    )
-    return float(np.median(np.diff(timer.times)[warmup - 1 :]))
-
-
-class StepTimer:
-    """Records when each training step ends (a Keras callback, built lazily)."""
-
-    def __new__(cls):
-        import keras
-
-        class Timer(keras.callbacks.Callback):
-            def on_train_begin(self, logs=None):
-                self.times = [time.perf_counter()]
-
-            def on_train_batch_end(self, batch, logs=None):
-                float(logs["loss"])  # waits for the step
-                self.times.append(time.perf_counter())
-
-        return Timer()
+    dummy = np.zeros((warmup + steps, 1), np.float32)
+    return harness.time_steps(harness.fit_run(model, dummy, 1), warmup, steps)[0]
 
 
 def run_feed_forward(size, steps, warmup, weights):
@@ -191,12 +167,12 @@ def run_feed_forward(size, steps, warmup, weights):
 
     content, style = images(size)
     model = kgen.AdaINStyleTransfer(backbone="vgg16", weights=weights)
-    for _ in range(warmup):
-        model.stylize(content, style)
-    start = time.perf_counter()
-    for _ in range(steps):
-        model.stylize(content, style)
-    return (time.perf_counter() - start) / steps
+
+    def run(steps):
+        for _ in range(steps):
+            model.stylize(content, style)
+
+    return harness.time_steps(run, warmup, steps)[0]
 
 
 def conv_flops(size):
@@ -224,27 +200,15 @@ def matmul_peak(n=4096, repeats=5):
 
 
 def child(contender, size, steps, warmup, weights):
+    """Seconds per step of `contender`, measured in a child process; None if it failed."""
     backend = contender.split("-")[1] if contender.startswith("kgen") else None
-    env = dict(os.environ, KERAS_BACKEND=backend or "tensorflow")
-    command = [
-        sys.executable,
-        __file__,
-        "--worker",
-        contender,
-        "--sizes",
-        str(size),
-        "--steps",
-        str(steps),
-        "--warmup",
-        str(warmup),
-        "--weights",
-        weights,
-    ]
-    result = subprocess.run(command, env=env, capture_output=True, text=True)
-    if result.returncode:
-        print(f"{contender} at {size} px failed:\n{result.stderr[-2000:]}")
+    flags = ["--worker", contender, "--sizes", str(size), "--steps", str(steps)]
+    flags += ["--warmup", str(warmup), "--weights", weights]
+    try:
+        return harness.run_child(__file__, flags, backend or "tensorflow")
+    except RuntimeError as error:
+        print(f"{contender} at {size} px failed: {error}")
         return None
-    return json.loads(result.stdout.strip().splitlines()[-1])["seconds_per_step"]
 
 
 def main():
@@ -268,8 +232,7 @@ def main():
             "feed-forward": run_feed_forward,
             "kgen-tensorflow-xla": lambda *a: run_kgen(*a, jit_compile=True),
         }.get(args.worker, run_kgen)
-        seconds = run(args.sizes[0], args.steps, args.warmup, args.weights)
-        print(json.dumps({"seconds_per_step": seconds}))
+        harness.report(run(args.sizes[0], args.steps, args.warmup, args.weights))
         return
 
     from kgen.networks import hed_vgg16_weights
@@ -277,10 +240,7 @@ def main():
     weights = str(hed_vgg16_weights())
     peak = matmul_peak()
     print(f"float32 matmul peak (NumPy BLAS, 4096^2): {peak / 1e9:.1f} GFLOP/s")
-    print(
-        f"{'size':>9} {'contender':<16} {'s/step':>8} {'vs tutorial':>12} "
-        f"{'GFLOP/s':>8} {'of peak':>8}"
-    )
+    lines = []
     for size in args.sizes:
         flops = 2 * conv_flops(size)
         contenders = ["tutorial"] + [f"kgen-{b}" for b in args.backends]
@@ -291,10 +251,18 @@ def main():
                 continue
             baseline = seconds if contender == "tutorial" else baseline
             ratio = f"{baseline / seconds:.2f}x" if baseline else "n/a"
-            print(
-                f"{size * 3 // 4:>4}x{size:<4} {contender:<16} {seconds:8.3f} "
-                f"{ratio:>12} {flops / seconds / 1e9:8.1f} {flops / seconds / peak:8.1%}"
+            lines.append(
+                (
+                    f"{size * 3 // 4}x{size}",
+                    contender,
+                    f"{seconds:.3f}",
+                    ratio,
+                    f"{flops / seconds / 1e9:.1f}",
+                    f"{flops / seconds / peak:.1%}",
+                )
             )
+    header = ("size", "contender", "s/step", "vs tutorial", "GFLOP/s", "of peak")
+    harness.print_table(header, lines, left=2)
     if args.feed_forward:
         seconds = child("feed-forward", 512, args.steps, args.warmup, weights)
         if seconds is not None:
