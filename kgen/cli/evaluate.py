@@ -175,7 +175,7 @@ def run(args: argparse.Namespace) -> None:
     scores = metrics.compare(
         generated,
         real,
-        extractor="inception" if args.extractor == "inception" else None,
+        extractor=None if digits else args.extractor,
         classifier=classifier,
         metrics=args.metrics,
         seed=args.seed,
@@ -258,4 +258,6 @@ def _describe(side, seed=None) -> str:
         return f"{side.count} samples (seed {seed})"
     if hasattr(side, "count"):
         return f"{side.count} images"
+    if side.features is not None:
+        return f"the statistics of {len(side.features)} images"
     return "reference statistics"

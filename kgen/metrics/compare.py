@@ -211,8 +211,15 @@ def _image_shape(image_shape, sources, real, extractor, classifier):
 def _feature_model(extractor, classifier, shape):
     if isinstance(extractor, keras.Model):
         return extractor
-    if extractor == "inception":
-        return inception_feature_extractor(shape)
+    if isinstance(extractor, str):
+        from kgen.metrics import features
+
+        # Every extractor that features.py can build by name, once it can.
+        named = getattr(features, "named_extractor", None)
+        if named is not None:
+            return named(extractor, shape)
+        if extractor == "inception":
+            return inception_feature_extractor(shape)
     if extractor is not None:
         raise ValueError(
             f"extractor must be a keras.Model or 'inception', got {extractor!r}"
