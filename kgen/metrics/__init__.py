@@ -17,7 +17,11 @@ reference statistics) against any other, streamed in batches.
 Values depend on the extractor and on the number of images (FID is biased
 upward for small sets): compare numbers measured the same way. FIDs in a
 digit classifier's feature space are not comparable with published,
-Inception-based FIDs.
+Inception-based FIDs, nor are those of Keras' ImageNet InceptionV3. Those of
+`fid_inception_extractor` (the FID Inception network of pytorch-fid,
+clean-fid and TF-GAN) are, when computed with the reference's conventions
+(its `mode`); `FeatureStatistics.load_npz` reads those tools' reference
+statistics.
 
 Example:
 
@@ -43,12 +47,15 @@ from kgen.metrics.distances import (
 )
 from kgen.metrics.feature_statistics import FeatureStatistics
 from kgen.metrics.features import (
+    EXTRACTORS,
     check_images,
     extract_features,
     extractor_fingerprint,
     inception_feature_extractor,
+    named_extractor,
     real_statistics,
 )
+from kgen.metrics.fid_inception import fid_inception_extractor
 from kgen.metrics.inception_score import inception_score
 from kgen.metrics.nearest_neighbors import (
     density_coverage,
@@ -59,6 +66,7 @@ from kgen.metrics.sample_quality import METRICS, SampleQuality
 from kgen.metrics.sources import ImageSource, image_source
 
 __all__ = [
+    "EXTRACTORS",
     "METRICS",
     "FeatureStatistics",
     "ImageSource",
@@ -71,6 +79,7 @@ __all__ = [
     "density_coverage",
     "extract_features",
     "extractor_fingerprint",
+    "fid_inception_extractor",
     "frechet_distance",
     "frechet_distance_from_moments",
     "image_source",
@@ -78,6 +87,7 @@ __all__ = [
     "inception_score",
     "kernel_distance",
     "kth_neighbor_distances",
+    "named_extractor",
     "precision_recall",
     "predict_classes",
     "predict_logits",

@@ -8,7 +8,13 @@ vector per image (outputs with more axes are flattened):
   trained by kgen, no download;
 - `inception_feature_extractor()`: InceptionV3's 2048 pooled features for RGB
   (or grayscale) images, with Keras' ImageNet weights (downloaded once);
+- `fid_inception_extractor()`: the 2048 pooled features of the FID Inception
+  network that pytorch-fid, clean-fid and TF-GAN use, for FIDs comparable
+  with published ones (`kgen.metrics.fid_inception`);
 - any model of yours.
+
+`named_extractor` builds the first two by name (`EXTRACTORS`), for commands
+and settings that name an extractor.
 """
 
 import hashlib
@@ -23,6 +29,7 @@ from keras import ops
 
 from kgen.cache import DEFAULT_CACHE_DIR
 from kgen.metrics.feature_statistics import FeatureStatistics
+from kgen.metrics.fid_inception import fid_inception_extractor
 from kgen.networks.vgg import WeightsDownloadError, is_download_error
 
 INCEPTION_SIZE = 299
@@ -102,6 +109,30 @@ def inception_feature_extractor(
     extractor = keras.Model(images, inception(x), name=name)
     extractor.trainable = False
     return extractor
+
+
+# Extractors that can be named: "inception" is Keras' ImageNet InceptionV3
+# (kgen-internal comparisons), "fid_inception" the FID network of published FIDs.
+EXTRACTORS = ("inception", "fid_inception")
+
+
+def named_extractor(name: str, image_shape: tuple, **options) -> keras.Model:
+    """The extractor named `name` (one of `EXTRACTORS`), for images of `image_shape`.
+
+    `options` go to its builder: `weights=` for both, `mode=` for
+    `"fid_inception"` (see `fid_inception_extractor`).
+
+    Example:
+
+    ```python
+    extractor = kgen.metrics.named_extractor("fid_inception", (32, 32, 3))
+    ```
+    """
+    if name == "inception":
+        return inception_feature_extractor(image_shape, **options)
+    if name == "fid_inception":
+        return fid_inception_extractor(image_shape, **options)
+    raise ValueError(f"extractor must be one of {EXTRACTORS}, got {name!r}")
 
 
 def _imagenet_inception_weights() -> str:
