@@ -121,8 +121,7 @@ class FeatureStatistics:
         if not path.is_file():
             raise FileNotFoundError(f"No such statistics file: '{path}'")
         try:
-            with np.load(path, allow_pickle=False) as stored:
-                arrays = {key: stored[key] for key in stored.files}
+            arrays = read_npz(path)
         except Exception as error:
             raise ValueError(
                 f"'{path}' is not a readable .npz file ({type(error).__name__}: "
@@ -183,3 +182,19 @@ def _check_moments(mean, covariance) -> tuple[np.ndarray, np.ndarray]:
     if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(covariance))):
         raise ValueError("mu and sigma contain NaN or infinite values")
     return mean, covariance
+
+
+def read_npz(path: str | os.PathLike) -> dict[str, np.ndarray]:
+    """All arrays of an `.npz` file, read without pickles; the file is closed after.
+
+    Raises:
+        ValueError: if the file is a single `.npy` array, not an `.npz`.
+    """
+    # np.load(path) leaves the file open when it is no zip file; our own
+    # handle is closed whatever happens.
+    with open(path, "rb") as file:
+        stored = np.load(file, allow_pickle=False)
+        if not isinstance(stored, np.lib.npyio.NpzFile):
+            raise ValueError("it holds a single array (.npy), not named arrays")
+        with stored:
+            return {key: stored[key] for key in stored.files}

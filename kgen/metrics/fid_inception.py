@@ -41,6 +41,7 @@ import keras
 import numpy as np
 from keras import layers, ops
 
+from kgen.metrics.feature_statistics import read_npz
 from kgen.networks.vgg import WeightsDownloadError, is_download_error
 
 FID_INCEPTION_SIZE = 299
@@ -116,12 +117,19 @@ def fid_inception_extractor(
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
     state = _state_dict(weights)
-    images = keras.Input(image_shape, name="images")
-    x = FIDPreprocessing(mode=mode, name="preprocessing")(images)
     # Random kernels that the weights replace at once are not drawn: on JAX,
     # drawing them compiles one function per shape (10 s of CPU).
     initializer = "glorot_uniform" if state is None else "zeros"
-    extractor = keras.Model(images, _inception(x, initializer), name=name)
+    # float32 whatever the global policy: a mixed-precision run's FIDs must be
+    # comparable with everyone else's.
+    policy = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("float32")
+    try:
+        images = keras.Input(image_shape, name="images")
+        x = FIDPreprocessing(mode=mode, name="preprocessing")(images)
+        extractor = keras.Model(images, _inception(x, initializer), name=name)
+    finally:
+        keras.config.set_dtype_policy(policy)
     if state is not None:
         _assign(extractor, state)
     extractor.trainable = False
@@ -418,8 +426,7 @@ def read_state_dict(path: str | os.PathLike) -> dict[str, np.ndarray]:
     path = Path(path)
     if path.suffix == ".npz":
         try:
-            with np.load(path, allow_pickle=False) as stored:
-                return {key: stored[key] for key in stored.files}
+            return read_npz(path)
         except Exception as error:
             raise ValueError(
                 f"Could not read the FID Inception weights '{path}' "
