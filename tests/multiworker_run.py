@@ -21,6 +21,7 @@ import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from tiny_models import tiny_model  # noqa: E402
 
+import kgen  # noqa: E402
 from kgen import distributed  # noqa: E402
 
 GLOBAL_BATCH = 16
@@ -39,10 +40,28 @@ def dataset(name, by_examples=False):
     return distributed.shard(examples.batch(GLOBAL_BATCH))
 
 
+def evaluation():
+    """`Evaluate` against 32 random images, in the features of a tiny network."""
+    real = np.random.default_rng(1).uniform(-1, 1, (32, 28, 28, 1)).astype("float32")
+    extractor = keras.Sequential(
+        [keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(8)]
+    )
+    return kgen.callbacks.Evaluate(
+        real,
+        extractor=extractor,
+        num_samples=32,
+        batch_size=16,
+        kid_subsets=2,
+        kid_subset_size=8,
+        cache_dir=None,
+    )
+
+
 def train(name):
     """`name` is a tiny model's, with options after `+`: `dcgan+sync` has
     synchronized batch norm, `+noxla` trains without XLA, `+examples` shards
-    the examples explicitly (`shard_elements`)."""
+    the examples explicitly (`shard_elements`), `+evaluate` logs the FID and
+    KID of `kgen.callbacks.Evaluate` (in a tiny random feature space)."""
     keras.utils.set_random_seed(0)
     kind, *options = name.split("+")
     with distributed.distributed_scope():
@@ -50,7 +69,13 @@ def train(name):
         if "sync" in options:
             distributed.synchronize_batch_norm(model)
         model.compile(**({"jit_compile": False} if "noxla" in options else {}))
-        history = model.fit(dataset(kind, "examples" in options), epochs=1, verbose=0)
+        callbacks = [evaluation()] if "evaluate" in options else []
+        history = model.fit(
+            dataset(kind, "examples" in options),
+            epochs=1,
+            verbose=0,
+            callbacks=callbacks,
+        )
     metrics = {key: float(values[-1]) for key, values in history.history.items()}
     return model, metrics
 
@@ -71,7 +96,11 @@ def main(out, names):
             np.savez(folder / f"{name}.npz", **weights)
             (folder / f"{name}.json").write_text(json.dumps(metrics))
             model.save(folder / f"{name}.keras")
-        print(f"{name} done on worker {distributed.worker_index()}: {metrics}")
+        print(
+            f"{name} done on worker {distributed.worker_index()}: "
+            f"{json.dumps(metrics)}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

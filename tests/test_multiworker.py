@@ -32,14 +32,17 @@ BACKEND = keras.backend.backend()
 # compare like with like (XLA alone moves the DCGAN's weights by ~2e-3 in 4
 # Adam steps). Batch norm is synchronized on TensorFlow; JAX needs nothing.
 # The GAN with explicitly sharded examples: its global batches hold the
-# same images in another order, which its losses do not see.
+# same images in another order, which its losses do not see. The GAN with
+# kgen.callbacks.Evaluate: every worker generates all the samples and
+# scores them (FID is not split across workers).
 MODELS = {
     "tensorflow": {
         "dcgan": "dcgan+sync+noxla",
         "vae": "vae",
         "gan": "gan+examples",
+        "evaluate": "gan+evaluate",
     },
-    "jax": {"dcgan": "dcgan", "vae": "vae"},
+    "jax": {"dcgan": "dcgan", "vae": "vae", "evaluate": "gan+evaluate"},
 }
 # Seconds: a hung collective fails the test instead of CI.
 TIMEOUT = 240
@@ -84,6 +87,7 @@ def runs(tmp_path_factory):
             process.wait()
     for count, process in processes.items():
         assert process.returncode == 0, outputs[count][-4000:]
+        (root / f"output-{count}.txt").write_text(outputs[count])
     return root
 
 
@@ -96,7 +100,7 @@ def results(root, count, model):
         return metrics, dict(weights)
 
 
-@pytest.mark.parametrize("model", ["dcgan", "vae", "gan"])
+@pytest.mark.parametrize("model", ["dcgan", "vae", "gan", "evaluate"])
 def test_two_workers_match_one_process(runs, model):
     if model not in MODELS[BACKEND]:
         pytest.skip(f"the {BACKEND} run leaves {model} out")
@@ -110,6 +114,21 @@ def test_two_workers_match_one_process(runs, model):
     assert single_weights.keys() == double_weights.keys()
     for key, value in single_weights.items():
         np.testing.assert_allclose(double_weights[key], value, atol=1e-5, err_msg=key)
+
+
+def test_every_worker_logs_the_same_evaluation(runs):
+    # Each worker prints its own metrics; only the chief writes them.
+    name = re.escape(MODELS[BACKEND]["evaluate"])
+    output = (runs / "output-2.txt").read_text()
+    logged = {
+        rank: json.loads(metrics)
+        for rank, metrics in re.findall(
+            rf"^\[(\d)\] {name} done on worker \d: (\{{.*\}})$", output, re.M
+        )
+    }
+    assert sorted(logged) == ["0", "1"], output[-4000:]
+    assert {"fid", "kid"} <= logged["0"].keys()
+    assert logged["0"] == logged["1"]
 
 
 def test_only_the_chief_writes_files(runs):
