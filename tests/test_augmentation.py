@@ -3,9 +3,9 @@
 import keras
 import numpy as np
 import pytest
+from tiny_models import tiny_model
 
 from kgen.augmentation import DiffAugment
-from tests.tiny_models import tiny_model
 
 
 def shifted(image, dy, dx):

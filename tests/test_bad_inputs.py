@@ -20,11 +20,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from PIL import Image
-from tiny_models import LATENT_DIM, NUM_CLASSES, tiny_model
+from tiny_models import LATENT_DIM, NUM_CLASSES, tiny_adain, tiny_model
 
 import kgen
 from kgen.cli import main
-from kgen.networks import adain_decoder
 from kgen.networks.validation import check_number
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -66,17 +65,6 @@ def stylize(**kwargs):
     tiny_style_transfer().stylize(photo, photo, steps=1, **kwargs)
 
 
-def tiny_adain(**kwargs):
-    return kgen.AdaINStyleTransfer(
-        adain_decoder("block2_conv1", backbone="vgg16", base_filters=4),
-        backbone="vgg16",
-        weights=None,
-        encoder_layer="block2_conv1",
-        style_layers=("block1_conv1",),
-        **kwargs,
-    )
-
-
 def adain_stylize(alpha):
     photo = images(1, 0.0, 1.0, (8, 8, 3))[0]
     tiny_adain().stylize(photo, photo, alpha=alpha)
@@ -101,10 +89,10 @@ API_CASES = [
     ("gan-r1-nan", lambda: compiled("gan", r1_weight=NAN), "r1_weight"),
     ("gan-noise-inf", lambda: compiled("gan", instance_noise=INF), "instance_noise"),
     ("gan-smoothing-nan", lambda: compiled("gan", label_smoothing=NAN), "finite"),
-    ("dcgan-ema-nan", lambda: kgen.DCGAN(latent_dim=4, base_filters=4, ema=NAN), "ema"),
+    ("dcgan-ema-nan", lambda: tiny_model("dcgan", ema=NAN), "ema"),
     (
         "gan-ema-bool",
-        lambda: kgen.DCGAN(base_filters=4, ema=True),
+        lambda: tiny_model("dcgan", ema=True),
         "ema must be a number",
     ),
     (
@@ -112,8 +100,8 @@ API_CASES = [
         lambda: fit(compiled("gan", d_optimizer=keras.optimizers.Adam(NAN)), images()),
         "d_optimizer has learning_rate=nan",
     ),
-    ("vae-beta-nan", lambda: kgen.VAE(*vae_networks(), beta=NAN), "beta"),
-    ("vae-pixel-std-inf", lambda: kgen.VAE(*vae_networks(), pixel_std=INF), "finite"),
+    ("vae-beta-nan", lambda: tiny_model("vae", beta=NAN), "beta"),
+    ("vae-pixel-std-inf", lambda: tiny_model("vae", pixel_std=INF), "finite"),
     (
         "vae-optimizer-lr-inf",
         lambda: compiled("vae", optimizer=keras.optimizers.Adam(INF)),
@@ -230,11 +218,6 @@ API_CASES = [
         "infinite",
     ),
 ]
-
-
-def vae_networks():
-    model = tiny_model("vae")
-    return model.encoder, model.decoder
 
 
 def extractor():

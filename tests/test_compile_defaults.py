@@ -5,9 +5,9 @@ import warnings
 import keras
 import numpy as np
 import pytest
+from tiny_models import tiny_model
 
 from kgen import backend
-from tests.tiny_models import tiny_model
 
 BACKEND = keras.backend.backend()
 

@@ -3,10 +3,9 @@
 import keras
 import numpy as np
 import pytest
+from tiny_models import tiny_model
 
 import kgen
-
-LATENT_DIM = 8
 
 
 def glyph_images(num_examples, seed):
@@ -34,20 +33,11 @@ def data():
 
 
 def tiny_dcgan():
-    return kgen.DCGAN(
-        image_shape=(28, 28, 1), latent_dim=LATENT_DIM, base_filters=4, seed=1
-    )
+    return tiny_model("dcgan")
 
 
 def tiny_cgan():
-    return kgen.ConditionalGAN(
-        kgen.networks.dcgan_generator(
-            latent_dim=LATENT_DIM, base_filters=4, num_classes=10, embedding_dim=4
-        ),
-        kgen.networks.dcgan_discriminator(base_filters=4, num_classes=10),
-        num_classes=10,
-        seed=1,
-    )
+    return tiny_model("cgan", conv=True, num_classes=10)
 
 
 def evaluate(classifier, real, tmp_path, **kwargs):

@@ -1,5 +1,6 @@
 """The model battery for GAN and DCGAN, run on whichever backend is active."""
 
+import functools
 import math
 import os
 
@@ -7,42 +8,28 @@ import battery
 import keras
 import numpy as np
 import pytest
-from tiny_models import NUM_CLASSES, tiny_model
+from tiny_models import LATENT_DIM, NUM_CLASSES, tiny_model
 
 import kgen
 
-LATENT_DIM = 8
 METRIC_KEYS = {"loss", "d_loss", "g_loss", "d_real_accuracy", "d_fake_accuracy"}
 
 
-def tiny_gan(seed=1):
-    return kgen.GAN(
-        kgen.networks.mlp_generator(latent_dim=LATENT_DIM, hidden_units=(8, 16)),
-        kgen.networks.mlp_discriminator(hidden_units=(16, 8)),
-        seed=seed,
+def tiny_gan(seed=0):
+    return tiny_model("gan", seed=seed)
+
+
+def tiny_cgan(seed=0, conditioning="projection"):
+    return tiny_model(
+        "cgan", conv=True, num_classes=10, seed=seed, conditioning=conditioning
     )
 
 
-def tiny_dcgan(seed=1):
-    return kgen.DCGAN(
-        image_shape=(28, 28, 1), latent_dim=LATENT_DIM, base_filters=4, seed=seed
-    )
-
-
-def tiny_cgan(seed=1, conditioning="projection"):
-    return kgen.ConditionalGAN(
-        kgen.networks.dcgan_generator(
-            latent_dim=LATENT_DIM, base_filters=4, num_classes=10, embedding_dim=4
-        ),
-        kgen.networks.dcgan_discriminator(
-            base_filters=4, num_classes=10, conditioning=conditioning
-        ),
-        num_classes=10,
-        seed=seed,
-    )
-
-
-BUILDERS = {"gan": tiny_gan, "dcgan": tiny_dcgan, "cgan": tiny_cgan}
+BUILDERS = {
+    "gan": tiny_gan,
+    "dcgan": functools.partial(tiny_model, "dcgan"),
+    "cgan": tiny_cgan,
+}
 
 
 def train(model, images, **kwargs):
@@ -96,12 +83,7 @@ def test_one_epoch_trains_both_networks(build, tiny_images):
 
 
 def test_discriminator_steps_and_wasserstein_loss(tiny_images):
-    model = kgen.DCGAN(
-        image_shape=(28, 28, 1),
-        latent_dim=LATENT_DIM,
-        base_filters=4,
-        normalization="layer",
-    )
+    model = tiny_model("dcgan", normalization="layer")
     model.compile(loss="wasserstein", discriminator_steps=3)
     history = model.fit(tiny_images, batch_size=16, epochs=1, verbose=0)
     assert all(math.isfinite(v[0]) for v in history.history.values())

@@ -24,7 +24,9 @@ def _digits(count=16, seed=0):
 
 
 def _generative(name):
-    return tiny_model(name, spectral_normalization=True, conv=True)
+    # Spectral normalisation (of the GANs' discriminators) and convolutions:
+    # the layers that need float32 islands.
+    return tiny_model(name, spectral_normalization=name != "vae", conv=True)
 
 
 def _computes_in(model, dtype):

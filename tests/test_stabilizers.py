@@ -7,50 +7,23 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from tiny_models import LATENT_DIM, tiny_model
 
 import kgen
 from kgen.layers import SpectralNormalization
 
-LATENT_DIM = 8
+
+def tiny_gan(seed=0, **options):
+    return tiny_model("gan", seed=seed, **options)
 
 
-def tiny_gan(seed=1, ema=None, spectral_normalization=False):
-    return kgen.GAN(
-        kgen.networks.mlp_generator(latent_dim=LATENT_DIM, hidden_units=(8, 16)),
-        kgen.networks.mlp_discriminator(
-            hidden_units=(16, 8), spectral_normalization=spectral_normalization
-        ),
-        seed=seed,
-        ema=ema,
-    )
+def tiny_dcgan(seed=0, **options):
+    return tiny_model("dcgan", seed=seed, **options)
 
 
-def tiny_dcgan(seed=1, ema=None, spectral_normalization=False):
-    return kgen.DCGAN(
-        image_shape=(28, 28, 1),
-        latent_dim=LATENT_DIM,
-        base_filters=4,
-        normalization="none" if spectral_normalization else "batch",
-        spectral_normalization=spectral_normalization,
-        seed=seed,
-        ema=ema,
-    )
-
-
-def tiny_cgan(seed=1, ema=None, spectral_normalization=False, conditioning="concat"):
-    return kgen.ConditionalGAN(
-        kgen.networks.mlp_generator(
-            latent_dim=LATENT_DIM, hidden_units=(8, 16), num_classes=10
-        ),
-        kgen.networks.mlp_discriminator(
-            hidden_units=(16, 8),
-            num_classes=10,
-            conditioning=conditioning,
-            spectral_normalization=spectral_normalization,
-        ),
-        num_classes=10,
-        seed=seed,
-        ema=ema,
+def tiny_cgan(seed=0, conditioning="concat", **options):
+    return tiny_model(
+        "cgan", num_classes=10, seed=seed, conditioning=conditioning, **options
     )
 
 

@@ -5,6 +5,7 @@ import time
 import keras
 import numpy as np
 import pytest
+from tiny_models import tiny_model
 
 import kgen
 
@@ -25,11 +26,7 @@ class SlowSteps(keras.callbacks.Callback):
 
 
 def test_time_budget_stops_fit_and_still_ends_the_epoch(tiny_images):
-    gan = kgen.GAN(
-        kgen.networks.mlp_generator(latent_dim=8, hidden_units=(8, 16)),
-        kgen.networks.mlp_discriminator(hidden_units=(16, 8)),
-        seed=0,
-    )
+    gan = tiny_model("gan")
     gan.compile()
     # Traced first, so that the budget is spent on steps, not on compiling.
     gan.fit(tiny_images, epochs=1, batch_size=8, verbose=0)

@@ -7,32 +7,19 @@ import keras
 import numpy as np
 import pytest
 from keras import ops
-from tiny_models import tiny_model
+from tiny_models import LATENT_DIM, tiny_model
 
 import kgen
 
-LATENT_DIM = 4
 METRIC_KEYS = {"loss", "reconstruction_loss", "kl_loss"}
 
 
-def tiny_vae(likelihood="bernoulli", seed=1):
-    return kgen.VAE(
-        kgen.networks.mlp_encoder(latent_dim=LATENT_DIM, hidden_units=(16,)),
-        kgen.networks.mlp_decoder(latent_dim=LATENT_DIM, hidden_units=(16,)),
-        likelihood=likelihood,
-        seed=seed,
-    )
+def tiny_vae(likelihood="bernoulli", seed=0):
+    return tiny_model("vae", likelihood=likelihood, seed=seed)
 
 
-def tiny_conv_vae(seed=1):
-    return kgen.VAE(
-        kgen.networks.conv_encoder(
-            latent_dim=LATENT_DIM, base_filters=4, hidden_units=8
-        ),
-        kgen.networks.conv_decoder(latent_dim=LATENT_DIM, base_filters=4),
-        likelihood="gaussian",
-        seed=seed,
-    )
+def tiny_conv_vae(seed=0):
+    return tiny_model("vae", conv=True, likelihood="gaussian", seed=seed)
 
 
 @pytest.fixture(params=["mlp", "conv"])
@@ -109,10 +96,10 @@ def test_keras_file_round_trip_keeps_optimizer_state(build, digits, tmp_path):
 
 
 def test_one_mixed_precision_step(digits):
-    # The convolutional networks with spectral normalisation, as in
-    # tests/test_mixed_precision.py's float16 cases.
+    # The convolutional networks, as in tests/test_mixed_precision.py's
+    # float16 case.
     battery.run_mixed_precision_test(
-        lambda: tiny_model("vae", spectral_normalization=True, conv=True),
+        lambda: tiny_model("vae", conv=True),
         (digits[:16],),
         lambda m: [m.generate(4, seed=1)],
     )
