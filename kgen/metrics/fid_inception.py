@@ -24,6 +24,17 @@ Evaluation", 2022), so the convention is an argument, `mode`:
 - `"pytorch_fid"`: pytorch-fid's: uint8 (its images come from PNG files),
   `torch.nn.functional.interpolate(mode="bilinear", align_corners=False)`,
   scaled by `x / 127.5 - 1`. For comparison with pytorch-fid's numbers.
+  (clean-fid's `legacy_pytorch` resizes the same way but scales by
+  `(x - 128) / 128`, a shift of half a grey level.)
+
+`"clean"` is the default because it is the only one of the three whose
+numbers do not depend on a library's resizing shortcut, and the one that
+clean-fid recommends and keeps reference statistics for. Numbers from older
+papers were mostly computed with the TensorFlow code: compare with them in
+`"legacy_tensorflow"`, and say which mode a reported FID used. For the small
+images kgen generates (28x28, 32x32), resizing enlarges, so antialiasing plays
+no part; the modes still differ in their filters (bicubic or bilinear) and
+pixel grids.
 
 Each resize is linear, so it is done inside the model by two matrix products
 whose matrices are computed as PIL, TensorFlow 1 or PyTorch compute their
@@ -108,7 +119,9 @@ def fid_inception_extractor(
     if (
         len(image_shape) != 3
         or image_shape[2] not in (1, 3)
-        or not all(isinstance(size, int) and size > 0 for size in image_shape[:2])
+        or not all(
+            isinstance(size, (int, np.integer)) and size > 0 for size in image_shape[:2]
+        )
     ):
         raise ValueError(
             "image_shape must be (height, width, channels) with known height and "
