@@ -10,12 +10,14 @@ Keras has no multi-process PyTorch engine. The launcher's own tests (failure,
 timeout, PyTorch refusal) start no framework and run everywhere.
 """
 
+import contextlib
 import json
 import os
 import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -285,8 +287,46 @@ TINY = (
 )
 
 
+class _Launched:
+    """A running `kgen launch`, its output lines collected as they come."""
+
+    def __init__(self, command, env):
+        self.process = subprocess.Popen(
+            command,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self.lines = []
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self):
+        for line in self.process.stdout:
+            self.lines.append(line)
+
+    def wait_for(self, text, timeout):
+        deadline = time.monotonic() + timeout
+        while not any(text in line for line in self.lines):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                return False
+            time.sleep(0.05)
+        return True
+
+    def finish(self, timeout=TIMEOUT + 30):
+        """Waits for the launcher (killing it after `timeout`); its output."""
+        try:
+            self.process.wait(timeout=timeout)
+        finally:
+            self.process.kill()
+            self.process.wait()
+            self.reader.join(timeout=10)
+        return "".join(self.lines)
+
+
 def _launch_recipe(name, out, epochs, tmp, *extra):
-    """`kgen launch --workers 2 -- python recipes/NAME.py --distributed ...`, started."""
+    """`kgen launch --workers 2 -- python recipes/NAME.py --distributed ...`."""
     env = {**os.environ, "KERAS_BACKEND": BACKEND, "TMPDIR": str(tmp)}
     for variable in ("TF_CONFIG", *distributed.JAX_VARIABLES):
         env.pop(variable, None)
@@ -297,18 +337,7 @@ def _launch_recipe(name, out, epochs, tmp, *extra):
         *(sys.executable, str(RECIPES / f"{name}.py"), *TINY, *extra),
         *("--epochs", str(epochs), "--output-dir", str(out)),
     ]
-    return subprocess.Popen(
-        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-
-
-def _finish(process, timeout=TIMEOUT + 30):
-    try:
-        output, _ = process.communicate(timeout=timeout)
-    finally:
-        process.kill()
-        process.wait()
-    return output
+    return _Launched(command, env)
 
 
 def _worker_pid(launcher, rank):
@@ -356,19 +385,22 @@ def test_recipe_resumes_every_worker_after_a_kill_and_only_the_chief_writes(tmp_
     try:
         deadline = time.monotonic() + TIMEOUT
         while _backed_up_epoch(out / "backup") < 1:
-            if first.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(
-                    "no backup before the run ended:\n" + _finish(first)[-4000:]
-                )
+            if first.process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail("no backup before the run ended:\n" + first.finish())
             time.sleep(0.05)
-        victim = _worker_pid(first, 1)
-        assert victim is not None, "worker 1 not found among the launcher's children"
-        os.kill(victim, signal.SIGKILL)
-        output = _finish(first)
+        workers = [_worker_pid(first.process, rank) for rank in (0, 1)]
+        assert None not in workers, "a worker is not among the launcher's children"
+        os.kill(workers[1], signal.SIGKILL)
+        # The chief, waiting in a collective for the dead worker, would sit out
+        # the launcher's grace period (10 s) after its SIGTERM: end it now.
+        assert first.wait_for("worker 1 exited with status -9", 60)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(workers[0], signal.SIGKILL)
+        output = first.finish()
     finally:
-        first.kill()
-        first.wait()
-    assert first.returncode != 0
+        first.process.kill()
+        first.process.wait()
+    assert first.process.returncode != 0
     assert "worker 1 exited with status -9; stopping the others" in output, _readable(
         output
     )
@@ -378,8 +410,8 @@ def test_recipe_resumes_every_worker_after_a_kill_and_only_the_chief_writes(tmp_
     # The same job again, one epoch further: every worker resumes from it.
     second_tmp = tmp_path / "tmp-second"
     second = _launch_recipe(name, out, epoch + 1, second_tmp)
-    output = _finish(second)
-    assert second.returncode == 0, _readable(output)
+    output = second.finish()
+    assert second.process.returncode == 0, _readable(output)
     resumed = re.findall(r"^\[(\d)\] Resuming from epoch (\d+)", output, re.M)
     assert sorted(resumed) == [("0", str(epoch)), ("1", str(epoch))], _readable(output)
     assert f"Epoch {epoch + 1}/{epoch + 1}" in output
