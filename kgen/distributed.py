@@ -17,7 +17,9 @@ environment on PyTorch, `setup()` refuses rather than train N unrelated copies.
 The batch size of the pipeline is the global batch, as on one device: pass
 the pipeline through `shard()` and each worker feeds its rows of every
 global batch, so a two-worker step is one device's step on the same batch.
-Only the chief (worker 0) should write files: see `is_chief()`.
+Only the chief (worker 0) should keep files, but every worker must run the
+saving code, which can take part in collectives: see `chief_path()`. The
+recipes' `--distributed` flag is `training_scope()`.
 
 Example:
 
@@ -28,8 +30,8 @@ with kgen.distributed.distributed_scope():
     model = kgen.DCGAN()
     model.compile()
     model.fit(kgen.distributed.shard(dataset_of_global_batches), epochs=5)
-if kgen.distributed.is_chief():
-    model.save("dcgan.keras")
+with kgen.distributed.chief_path("dcgan.keras") as path:
+    model.save(path)  # on every worker; only the chief's file is kept
 ```
 """
 
@@ -89,7 +91,8 @@ def is_chief() -> bool:
 
     True for worker 0, and always without a cluster. Every worker must still
     take part in training and in anything collective (evaluation under the
-    scope, `BackupAndRestore`); only writing the results is the chief's.
+    scope, `BackupAndRestore`, saving: see `chief_path()`); only keeping the
+    results is the chief's.
     """
     return worker_index() == 0
 

@@ -493,3 +493,15 @@ def test_a_worker_decides_like_the_chief_and_writes_nothing(monkeypatch, tmp_pat
     assert (tmp_path / "backup").is_dir() and not run.backup.resume
     run.backup.delete()
     assert (tmp_path / "backup").is_dir()
+
+
+@pytest.mark.parametrize("index", [0, 1])
+def test_chief_path_keeps_the_chief_file_only(monkeypatch, tmp_path, index):
+    _as_worker(monkeypatch, index)
+    target = tmp_path / "out" / "model.keras"
+    with distributed.chief_path(target) as path:
+        assert path.name == "model.keras"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"weights")
+    assert target.exists() == (index == 0)
+    assert path.exists() == (index == 0)
