@@ -132,3 +132,17 @@ def test_fid_of_few_features_equals_fid_of_moments(num_images):
     # The moments' square roots of singular covariances keep rounding's tiny
     # eigenvalues (sqrt(1e-15) each): they, not the features, limit agreement.
     assert kgen.metrics.frechet_distance(x, y) == pytest.approx(from_moments, rel=1e-6)
+
+
+def test_fid_of_a_sample_of_the_features_uses_the_moments():
+    """Statistics that keep only some of their features are measured by moments."""
+    rng = np.random.default_rng(5)
+    x, y = rng.normal(size=(40, 64)), rng.normal(size=(30, 64)) + 0.2
+    a, b = FeatureStatistics.from_features(x), FeatureStatistics.from_features(y)
+    sampled = FeatureStatistics(features=x[:10], mean=a.mean, covariance=a.covariance)
+    assert kgen.metrics.frechet_distance(sampled, b) == pytest.approx(
+        kgen.metrics.frechet_distance_from_moments(
+            a.mean, a.covariance, b.mean, b.covariance
+        ),
+        rel=1e-12,
+    )

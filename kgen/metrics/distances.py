@@ -44,12 +44,27 @@ def frechet_distance(real, generated) -> float:
     b = FeatureStatistics.of(generated, "generated")
     _check_same_dim(a.mean, b.mean)
     if (
-        a.features is not None
-        and b.features is not None
+        _has_own_features(a)
+        and _has_own_features(b)
         and max(len(a.features), len(b.features)) < a.mean.shape[0]
     ):
         return _frechet_distance_few_features(a.features, b.features)
     return frechet_distance_from_moments(a.mean, a.covariance, b.mean, b.covariance)
+
+
+def _has_own_features(statistics):
+    """Whether `statistics` keeps the features its mean was computed from.
+
+    Statistics whose features are a sample of a larger set (their moments
+    streamed over all images) must be measured by their moments.
+    """
+    features = statistics.features
+    if features is None or len(features) < 2:
+        return False
+    mean = features.mean(axis=0, dtype=np.float64)
+    return np.allclose(
+        mean, statistics.mean, rtol=1e-5, atol=1e-5 * np.abs(statistics.mean).max()
+    )
 
 
 def _frechet_distance_few_features(x, y):
