@@ -5,6 +5,7 @@ Runs offline on the embedded digits by default; any labelled kgen dataset works:
     python recipes/cgan_mnist.py --epochs 10                      # embedded glyphs
     python recipes/cgan_mnist.py --dataset ../shared/data/mnist/mnist8k-images-idx3-ubyte.gz
     python recipes/cgan_mnist.py --conditioning concat
+    kgen launch --workers 2 -- python recipes/cgan_mnist.py --distributed  # 2 workers
 
 Writes `<output-dir>/samples/epoch_*.png` (one row per class),
 `<output-dir>/cgan_mnist.keras` and the SavedModel `<output-dir>/saved_model`

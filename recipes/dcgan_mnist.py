@@ -6,6 +6,7 @@ Runs offline on the embedded digits by default; any kgen dataset works:
     python recipes/dcgan_mnist.py --dataset ../shared/data/mnist/mnist8k-images-idx3-ubyte.gz
     python recipes/dcgan_mnist.py --dataset mnist                 # TFDS (downloads)
     python recipes/dcgan_mnist.py --dataset path/to/image/folder
+    kgen launch --workers 2 -- python recipes/dcgan_mnist.py --distributed  # 2 workers
 
 Writes `<output-dir>/samples/epoch_*.png`, `<output-dir>/dcgan_mnist.keras` and
 the SavedModel `<output-dir>/saved_model` (signature `generate(z)` -> images).

@@ -5,6 +5,7 @@ Runs offline on the embedded digits by default; any kgen dataset works:
     python recipes/gan_mnist.py --epochs 20                       # embedded glyphs
     python recipes/gan_mnist.py --dataset ../shared/data/mnist/mnist8k-images-idx3-ubyte.gz
     python recipes/gan_mnist.py --dataset mnist                   # TFDS (downloads)
+    kgen launch --workers 2 -- python recipes/gan_mnist.py --distributed  # 2 workers
 
 Writes `<output-dir>/samples/epoch_*.png`, `<output-dir>/gan_mnist.keras` and
 the SavedModel `<output-dir>/saved_model` (signature `generate(z)` -> images).

@@ -5,6 +5,7 @@ Runs offline on the embedded digits by default; any kgen dataset works:
     python recipes/vae_mnist.py --epochs 10                       # embedded glyphs
     python recipes/vae_mnist.py --dataset ../shared/data/mnist/mnist8k-images-idx3-ubyte.gz
     python recipes/vae_mnist.py --architecture conv --no-binarize --likelihood gaussian
+    kgen launch --workers 2 -- python recipes/vae_mnist.py --distributed  # 2 workers
 
 The default is the 784-200-200-50 MLP of Burda et al. (2016) on dynamically
 binarised digits with a Bernoulli likelihood. Writes
