@@ -10,11 +10,7 @@ from kgen import classifier as classifier_lib
 from kgen.cache import DEFAULT_CACHE_DIR
 from kgen.metrics.classifier_scores import DEFAULT_MIN_SHARE
 from kgen.metrics.feature_statistics import FeatureStatistics
-from kgen.metrics.features import (
-    check_images,
-    inception_feature_extractor,
-    real_statistics,
-)
+from kgen.metrics.features import check_images, named_extractor, real_statistics
 from kgen.metrics.sample_quality import (
     CLASSIFIER_METRICS,
     FEATURE_METRICS,
@@ -62,8 +58,12 @@ def compare(
 
     Args:
         generated, real: the two image sources.
-        extractor, classifier, kid_subsets, kid_subset_size, min_share:
-            as in `kgen.metrics.SampleQuality`.
+        extractor: a `keras.Model` mapping images to features, or a name
+            from `kgen.metrics.EXTRACTORS` (`"inception"`, `"fid_inception"`
+            for FIDs comparable with published ones). Default: the last
+            hidden layer of `classifier`.
+        classifier, kid_subsets, kid_subset_size, min_share: as in
+            `kgen.metrics.SampleQuality`.
         metrics: names from `kgen.metrics.METRICS`. Default: FID and KID
             (FID only where a side is statistics without features), plus
             class coverage with a classifier, plus conditional accuracy
@@ -84,7 +84,7 @@ def compare(
 
     ```python
     scores = kgen.metrics.compare(
-        "samples/", "fid_stats_cifar10_train.npz", extractor="inception"
+        "samples/", "fid_stats_cifar10_train.npz", extractor="fid_inception"
     )
     scores = kgen.metrics.compare(
         "runs/dcgan/dcgan.keras", held_out_digits, classifier=classifier,
@@ -212,17 +212,11 @@ def _feature_model(extractor, classifier, shape):
     if isinstance(extractor, keras.Model):
         return extractor
     if isinstance(extractor, str):
-        from kgen.metrics import features
-
-        # Every extractor that features.py can build by name, once it can.
-        named = getattr(features, "named_extractor", None)
-        if named is not None:
-            return named(extractor, shape)
-        if extractor == "inception":
-            return inception_feature_extractor(shape)
+        return named_extractor(extractor, shape)
     if extractor is not None:
         raise ValueError(
-            f"extractor must be a keras.Model or 'inception', got {extractor!r}"
+            f"extractor must be a keras.Model or a name from "
+            f"kgen.metrics.EXTRACTORS, got {extractor!r}"
         )
     if classifier is None:
         raise ValueError(

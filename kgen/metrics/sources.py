@@ -274,21 +274,6 @@ def image_source(
     raise ValueError(f"'{path}' is not {SOURCE_KINDS}")
 
 
-def load_statistics(path: str | os.PathLike) -> FeatureStatistics:
-    """Reference statistics of a `.npz`: `mu`/`sigma`, or `FeatureStatistics.save`'s."""
-    with np.load(path, allow_pickle=False) as stored:
-        keys = set(stored.files)
-        if {"mu", "sigma"} <= keys:
-            if hasattr(FeatureStatistics, "load_npz"):
-                return FeatureStatistics.load_npz(path)
-            return FeatureStatistics(
-                features=None,
-                mean=np.asarray(stored["mu"], dtype=np.float64),
-                covariance=np.atleast_2d(np.asarray(stored["sigma"], np.float64)),
-            )
-    return FeatureStatistics.load(path)
-
-
 def _npy_source(path):
     try:
         array = np.load(path, mmap_mode="r", allow_pickle=False)
@@ -299,12 +284,12 @@ def _npy_source(path):
 
 def _npz_source(path):
     try:
-        with np.load(path, allow_pickle=False) as stored:
-            keys = list(stored.files)
-    except (ValueError, OSError, zipfile.BadZipFile) as error:
+        with zipfile.ZipFile(path) as archive:
+            keys = [name[:-4] for name in archive.namelist() if name.endswith(".npy")]
+    except (OSError, zipfile.BadZipFile) as error:
         raise ValueError(f"'{path}' is not a readable .npz file ({error})") from None
     if {"mu", "sigma"} <= set(keys) or {"mean", "covariance"} <= set(keys):
-        return load_statistics(path)
+        return FeatureStatistics.load_npz(path)
     key = next(
         (k for k in ARRAY_KEYS if k in keys), keys[0] if len(keys) == 1 else None
     )
