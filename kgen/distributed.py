@@ -185,6 +185,7 @@ def setup():
 
         _engine = tf.distribute.MultiWorkerMirroredStrategy()
         _mean_scalar_metrics_across_workers()
+        _build_from_a_local_batch()
     elif any(os.environ.get(name) for name in JAX_VARIABLES):
         if backend != "jax":
             raise ValueError(
@@ -230,6 +231,48 @@ def _mean_scalar_metrics_across_workers():
 
     reduce_per_replica.kgen_patched = True
     trainer.reduce_per_replica = reduce_per_replica
+
+
+def _build_from_a_local_batch():
+    """Works around Keras 3 averaging a whole batch across workers to build a model.
+
+    Before the first step Keras' TensorFlow trainer builds the model from one
+    batch, which it first averages over the replicas with
+    `strategy.reduce("MEAN", batch, axis=None)`. `MultiWorkerMirroredStrategy`
+    reduces one tensor at a time, so an `(images, labels)` batch (the
+    conditional GAN's) fails: "Attempt to convert a value (PerReplica...) to
+    a Tensor" (Keras 3.15). The build needs only the shapes and dtypes, which
+    this worker's first replica's rows have, without a collective.
+    """
+    import tensorflow as tf
+    from keras.src.backend.tensorflow import trainer
+
+    trainer_class = trainer.TensorFlowTrainer
+    if getattr(trainer_class._maybe_symbolic_build, "kgen_patched", False):
+        return
+    keras_build = trainer_class._maybe_symbolic_build
+
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        strategy = self._distribute_strategy
+        multi_worker = strategy is not None and (
+            trainer._collective_all_reduce_multi_worker(strategy)
+        )
+        if not multi_worker or iterator is None:
+            return keras_build(self, iterator=iterator, data_batch=data_batch)
+        for _, _, batches in iterator:
+            data_batch = next(batches)
+            break
+
+        def local(value):
+            if isinstance(value, tf.distribute.DistributedValues):
+                return strategy.experimental_local_results(value)[0]
+            return value
+
+        data_batch = tf.nest.map_structure(local, data_batch)
+        return keras_build(self, data_batch=data_batch)
+
+    _maybe_symbolic_build.kgen_patched = True
+    trainer_class._maybe_symbolic_build = _maybe_symbolic_build
 
 
 @contextlib.contextmanager

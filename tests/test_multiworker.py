@@ -34,7 +34,9 @@ BACKEND = keras.backend.backend()
 # compare like with like (XLA alone moves the DCGAN's weights by ~2e-3 in 4
 # Adam steps). Batch norm is synchronized on TensorFlow; JAX needs nothing.
 # The GAN with explicitly sharded examples: its global batches hold the
-# same images in another order, which its losses do not see. The GAN with
+# same images in another order, which its losses do not see. The cGAN's
+# batches are (images, labels) pairs, which Keras cannot average across
+# workers to build the model (kgen.distributed works around it). The GAN with
 # kgen.callbacks.Evaluate: every worker generates all the samples and
 # scores them (FID is not split across workers).
 MODELS = {
@@ -42,6 +44,7 @@ MODELS = {
         "dcgan": "dcgan+sync+noxla",
         "vae": "vae",
         "gan": "gan+examples",
+        "cgan": "cgan",
         "evaluate": "gan+evaluate",
     },
     "jax": {"dcgan": "dcgan", "vae": "vae", "evaluate": "gan+evaluate"},
@@ -102,7 +105,7 @@ def results(root, count, model):
         return metrics, dict(weights)
 
 
-@pytest.mark.parametrize("model", ["dcgan", "vae", "gan", "evaluate"])
+@pytest.mark.parametrize("model", ["dcgan", "vae", "gan", "cgan", "evaluate"])
 def test_two_workers_match_one_process(runs, model):
     if model not in MODELS[BACKEND]:
         pytest.skip(f"the {BACKEND} run leaves {model} out")
