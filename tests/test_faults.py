@@ -19,7 +19,7 @@ import pytest
 import kgen
 import kgen.cli
 from kgen import runs
-from tests.tiny_models import tiny_model
+from tiny_models import tiny_model
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -277,7 +277,7 @@ def test_a_finished_run_is_not_overwritten_without_overwrite(tmp_path, capsys):
 
 
 def test_recipe_refuses_to_overwrite_and_replaces_with_overwrite(tmp_path):
-    from tests.test_recipes import run_recipe
+    from test_recipes import run_recipe
 
     run_recipe("gan_mnist", tmp_path, epochs=2)
     keras_file = tmp_path / "gan_mnist.keras"
