@@ -15,11 +15,11 @@ from pathlib import Path
 import keras
 import numpy as np
 import pytest
+from tiny_models import tiny_model
 
 import kgen
 import kgen.cli
 from kgen import runs
-from tiny_models import tiny_model
 
 ROOT = Path(__file__).resolve().parents[1]
 
