@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from PIL import Image
+from tiny_models import tiny_model
 
 import kgen
 from kgen import logs
@@ -387,7 +388,7 @@ print(" ".join(name for name in FRAMEWORKS if name in sys.modules))
 
 def test_import_kgen_registers_its_classes_for_keras_loading(tmp_path):
     """Outside the command, `import kgen` loads at once: a .keras file loads after it."""
-    model = kgen.DCGAN(latent_dim=4, base_filters=4)
+    model = tiny_model("dcgan")
     model.save(tmp_path / "dcgan.keras")
     script = (
         "import kgen, keras, sys; "

@@ -1,6 +1,7 @@
 import keras
 import numpy as np
 import pytest
+from tiny_models import tiny_model
 
 import kgen
 
@@ -57,11 +58,7 @@ def test_gan_latent_search_fits_the_known_pixels(bottom_half_missing):
 
 
 def test_conditional_gan_completion_takes_labels(bottom_half_missing):
-    cgan = kgen.ConditionalGAN(
-        kgen.networks.mlp_generator(latent_dim=8, hidden_units=(16,), num_classes=10),
-        kgen.networks.mlp_discriminator(hidden_units=(16,), num_classes=10),
-        num_classes=10,
-    )
+    cgan = tiny_model("cgan", num_classes=10)
     digits = glyph_images(3, seed=5)
     completed = kgen.complete(
         cgan, digits, bottom_half_missing, labels=[1, 2, 3], steps=2
@@ -79,9 +76,7 @@ def test_conditional_gan_completion_takes_labels(bottom_half_missing):
     ],
 )
 def test_bad_inputs_are_named(images, mask, match):
-    gan = kgen.GAN(
-        kgen.networks.mlp_generator(latent_dim=100), kgen.networks.mlp_discriminator()
-    )
+    gan = tiny_model("gan")
     with pytest.raises(ValueError, match=match):
         kgen.complete(gan, images, mask)
     with pytest.raises(ValueError, match="needs a kgen GAN"):
