@@ -52,7 +52,7 @@ def main(config: Config) -> kgen.DCGAN:
         )
         # Batch norm over the global batch, as on one device (TensorFlow).
         kgen.distributed.synchronize_batch_norm(model, config.distributed)
-        model.compile()  # Adam(2e-4, beta_1=0.5) for D and G
+        model.compile()  # Adam(1e-3, beta_1=0.5) for D and G, EMA generator
         # The data: digits in [-1, 1]; --held-out of them kept apart for the score.
         train, held_out = digit_data(config)
         model.fit(

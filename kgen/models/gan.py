@@ -74,6 +74,8 @@ class GAN(GenerativeModel):
     # Inputs of each network: z or images; ConditionalGAN's also take labels.
     network_inputs = 1
     network_config_keys = ("generator", "discriminator")
+    # Adam's learning rate for optimizers compile() makes (the DCGAN paper's).
+    default_learning_rate = 2e-4
 
     def __init__(
         self,
@@ -148,7 +150,9 @@ class GAN(GenerativeModel):
 
         Args:
             d_optimizer, g_optimizer: optimizers of the discriminator and the
-                generator; default `Adam(2e-4, beta_1=0.5)` each. Pass two
+                generator; default `Adam(default_learning_rate,
+                beta_1=0.5)` each (2e-4, the DCGAN paper's, for `GAN` and
+                `ConditionalGAN`; 1e-3 for `DCGAN`). Pass two
                 different instances; different learning rates are the
                 two time-scale update rule (TTUR, Heusel et al. 2017).
             loss: a `kgen.losses` name (`"non_saturating"`, `"minimax"`,
@@ -204,6 +208,7 @@ class GAN(GenerativeModel):
             instance_noise_decay_steps=instance_noise_decay_steps,
             augmentation=augmentation,
             keras_arguments=kwargs,
+            default_learning_rate=self.default_learning_rate,
         )
         for name, value in settings.items():
             setattr(self, name, value)

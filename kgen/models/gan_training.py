@@ -26,10 +26,15 @@ def check_below(name, value, low, high=None):
     return check_number(name, value, low, high, high_inclusive=False)
 
 
-def network_optimizer(prefix, optimizer, learning_rate):
-    """The optimizer of one network from `{prefix}_optimizer`/`{prefix}_learning_rate`."""
+def network_optimizer(prefix, optimizer, learning_rate, default_learning_rate=2e-4):
+    """The optimizer of one network from `{prefix}_optimizer`/`{prefix}_learning_rate`.
+
+    Neither given: `default_optimizer(default_learning_rate)`.
+    """
     if learning_rate is None:
-        return keras.optimizers.get(optimizer or default_optimizer())
+        return keras.optimizers.get(
+            optimizer or default_optimizer(default_learning_rate)
+        )
     if optimizer is not None:
         raise ValueError(
             f"Pass {prefix}_optimizer or {prefix}_learning_rate, not both; set "
@@ -91,14 +96,20 @@ def training_settings(
     instance_noise_decay_steps,
     augmentation,
     keras_arguments,
+    default_learning_rate=2e-4,
 ) -> dict:
     """Checks `GAN.compile()`'s arguments; returns the attributes it sets.
 
+    Optimizers left unset are Adam with `default_learning_rate`.
     `keras_arguments` are the ones meant for `keras.Model.compile`, which
     must not set the optimizer, loss or metrics a GAN makes itself.
     """
-    d_optimizer = network_optimizer("d", d_optimizer, d_learning_rate)
-    g_optimizer = network_optimizer("g", g_optimizer, g_learning_rate)
+    d_optimizer = network_optimizer(
+        "d", d_optimizer, d_learning_rate, default_learning_rate
+    )
+    g_optimizer = network_optimizer(
+        "g", g_optimizer, g_learning_rate, default_learning_rate
+    )
     if d_optimizer is g_optimizer:
         raise ValueError(
             "d_optimizer and g_optimizer must be two optimizer instances; "
