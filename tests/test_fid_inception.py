@@ -15,7 +15,7 @@ from PIL import Image
 from torch_references import import_pytorch_fid
 
 import kgen
-from kgen.metrics import fid_inception
+from kgen.metrics import fid_inception, fid_inception_weights, fid_preprocessing
 
 NUM_IMAGES = 6  # two sets of 3: the real and the generated of one FID
 
@@ -61,7 +61,7 @@ def pytorch_fid_network(tmp_path_factory, pixels):
     network.train()
     with torch.no_grad():
         network(_pytorch_fid_input(pixels[:2]))
-    path = tmp_path_factory.mktemp("weights") / fid_inception.FID_INCEPTION_WEIGHTS_FILE
+    path = tmp_path_factory.mktemp("weights") / fid_inception_weights.FID_INCEPTION_WEIGHTS_FILE
     torch.save(network.state_dict(), path)
 
     with pytest.MonkeyPatch.context() as patch:
@@ -125,10 +125,10 @@ def test_features_and_fid_match_pytorch_fid(
 
 def test_npz_weights_match_pth(pytorch_fid_network, tmp_path):
     _, weights = pytorch_fid_network
-    state = fid_inception.read_state_dict(weights)
+    state = fid_inception_weights.read_state_dict(weights)
     npz = tmp_path / "pt_inception.npz"
     np.savez(npz, **state)
-    from_npz = fid_inception.read_state_dict(npz)
+    from_npz = fid_inception_weights.read_state_dict(npz)
     assert sorted(from_npz) == sorted(state)
     assert all(np.array_equal(from_npz[key], state[key]) for key in state)
 
@@ -138,7 +138,7 @@ def test_clean_resize_is_pils_bicubic(size):
     """mode="clean" resizes as clean-fid: PIL bicubic of each channel in mode "F"."""
     rng = np.random.default_rng(1)
     pixels = rng.integers(0, 256, (2, *size, 3)).astype(np.uint8)
-    layer = fid_inception.FIDPreprocessing(mode="clean")
+    layer = fid_preprocessing.FIDPreprocessing(mode="clean")
     ours = _to_numpy(layer(pixels.astype(np.float32) / 127.5 - 1.0)) * 128 + 128
     expected = np.stack(
         [
@@ -166,7 +166,7 @@ def test_legacy_tensorflow_resize_is_tensorflow_1s(size):
 
     rng = np.random.default_rng(2)
     pixels = rng.integers(0, 256, (2, *size, 3)).astype(np.uint8)
-    layer = fid_inception.FIDPreprocessing(mode="legacy_tensorflow")
+    layer = fid_preprocessing.FIDPreprocessing(mode="legacy_tensorflow")
     ours = _to_numpy(layer(pixels.astype(np.float32) / 127.5 - 1.0)) * 128 + 128
     expected = tf.compat.v1.image.resize_bilinear(
         pixels.astype(np.float32),
@@ -180,7 +180,7 @@ def test_legacy_tensorflow_resize_is_tensorflow_1s(size):
 def test_grayscale_images_are_repeated_to_rgb():
     rng = np.random.default_rng(3)
     gray = rng.uniform(-1, 1, (2, 28, 28, 1)).astype(np.float32)
-    layer = fid_inception.FIDPreprocessing(mode="clean")
+    layer = fid_preprocessing.FIDPreprocessing(mode="clean")
     rgb = _to_numpy(layer(np.repeat(gray, 3, axis=-1)))
     np.testing.assert_array_equal(_to_numpy(layer(gray)), rgb)
 
@@ -193,8 +193,8 @@ def test_offline_without_the_file_names_it(monkeypatch):
     with pytest.raises(kgen.networks.vgg.WeightsDownloadError) as caught:
         kgen.metrics.fid_inception_extractor((32, 32, 3))
     message = str(caught.value)
-    assert fid_inception.FID_INCEPTION_WEIGHTS_FILE in message
-    assert fid_inception.FID_INCEPTION_WEIGHTS_URL in message
+    assert fid_inception_weights.FID_INCEPTION_WEIGHTS_FILE in message
+    assert fid_inception_weights.FID_INCEPTION_WEIGHTS_URL in message
     assert kgen.errors.is_input_error(caught.value)
 
 

@@ -43,28 +43,23 @@ the accelerator.
 """
 
 import functools
-import hashlib
-import math
 import os
-from pathlib import Path
 
 import keras
 import numpy as np
-from keras import layers, ops
+from keras import layers
 
-from kgen.metrics.feature_statistics import read_npz
-from kgen.networks.vgg import WeightsDownloadError, is_download_error
-
-FID_INCEPTION_SIZE = 299
-FID_INCEPTION_FEATURES = 2048
-MODES = ("clean", "legacy_tensorflow", "pytorch_fid")
-FID_INCEPTION_WEIGHTS_FILE = "pt_inception-2015-12-05-6726825d.pth"
-FID_INCEPTION_WEIGHTS_URL = (
-    "https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/"
-    + FID_INCEPTION_WEIGHTS_FILE
+from kgen.metrics.fid_inception_weights import (
+    assign_state,
+    state_dict,
 )
-# The file name's hash part: the start of its SHA-256, as torch.hub checks it.
-_WEIGHTS_SHA256_PREFIX = "6726825d"
+from kgen.metrics.fid_preprocessing import (
+    FID_INCEPTION_SIZE,
+    MODES,
+    FIDPreprocessing,
+)
+
+FID_INCEPTION_FEATURES = 2048
 _BATCH_NORM_EPSILON = 1e-3
 
 
@@ -129,7 +124,7 @@ def fid_inception_extractor(
         )
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
-    state = _state_dict(weights)
+    state = state_dict(weights)
     # Random kernels that the weights replace at once are not drawn: on JAX,
     # drawing them compiles one function per shape (10 s of CPU).
     initializer = "glorot_uniform" if state is None else "zeros"
@@ -144,119 +139,9 @@ def fid_inception_extractor(
     finally:
         keras.config.set_dtype_policy(policy)
     if state is not None:
-        _assign(extractor, state)
+        assign_state(extractor, state)
     extractor.trainable = False
     return extractor
-
-
-@keras.saving.register_keras_serializable(package="kgen")
-class FIDPreprocessing(layers.Layer):
-    """Images in [-1, 1] -> the FID Inception's 299x299x3 input, as `mode` says.
-
-    Quantises to uint8 values, repeats grayscale to RGB, resizes with the
-    resize matrices of `mode` (rows, then columns) and scales to the range
-    the network was trained on. See `kgen.metrics.fid_inception` for the modes.
-    """
-
-    def __init__(self, mode: str = "clean", size: int = FID_INCEPTION_SIZE, **kwargs):
-        super().__init__(**kwargs)
-        if mode not in MODES:
-            raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
-        self.mode = mode
-        self.size = size
-
-    def build(self, input_shape):
-        height, width = input_shape[1], input_shape[2]
-        if height is None or width is None:
-            raise ValueError(
-                f"FIDPreprocessing needs images of known height and width, got "
-                f"shape {tuple(input_shape)}"
-            )
-        self.rows = self.add_weight(
-            shape=(self.size, height),
-            initializer="zeros",
-            trainable=False,
-            name="rows",
-        )
-        self.columns = self.add_weight(
-            shape=(self.size, width),
-            initializer="zeros",
-            trainable=False,
-            name="columns",
-        )
-        self.rows.assign(resize_matrix(height, self.size, self.mode))
-        self.columns.assign(resize_matrix(width, self.size, self.mode))
-
-    def call(self, images):
-        x = ops.round(ops.clip((ops.cast(images, "float32") + 1.0) * 127.5, 0, 255))
-        if x.shape[-1] == 1:
-            x = ops.concatenate([x, x, x], axis=-1)
-        x = ops.einsum("oh,bhwc->bowc", self.rows, x)
-        x = ops.einsum("pw,bowc->bopc", self.columns, x)
-        if self.mode == "clean":
-            # Bicubic weights are partly negative; clean-fid clips PIL's output.
-            x = ops.clip(x, 0.0, 255.0)
-            return (x - 128.0) / 128.0
-        if self.mode == "legacy_tensorflow":
-            return (x - 128.0) / 128.0
-        return x / 127.5 - 1.0
-
-    def compute_output_shape(self, input_shape):
-        return (input_shape[0], self.size, self.size, 3)
-
-    def get_config(self):
-        return {**super().get_config(), "mode": self.mode, "size": self.size}
-
-
-def resize_matrix(in_size: int, out_size: int, mode: str) -> np.ndarray:
-    """The `(out_size, in_size)` float32 matrix of a 1-D resize as `mode` does it.
-
-    `"clean"`: PIL's antialiased bicubic filter (`a = -0.5`, support widened
-    by the scale when downsampling, weights normalised per output pixel), as
-    Pillow's `precompute_coeffs`; `"legacy_tensorflow"`: TensorFlow 1's
-    `resize_bilinear` (source `x = i * in / out`); `"pytorch_fid"`: PyTorch's
-    bilinear interpolation with `align_corners=False` (source
-    `x = (i + 0.5) * in / out - 0.5`, clamped at 0).
-    """
-    if mode not in MODES:
-        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
-    matrix = np.zeros((out_size, in_size), np.float64)
-    scale = in_size / out_size
-    if mode == "clean":
-        filter_scale = max(scale, 1.0)
-        support = 2.0 * filter_scale
-        for i in range(out_size):
-            center = (i + 0.5) * scale
-            low = max(int(center - support + 0.5), 0)
-            high = min(int(center + support + 0.5), in_size)
-            taps = np.arange(low, high)
-            weights = _bicubic((taps - center + 0.5) / filter_scale)
-            total = weights.sum()
-            matrix[i, low:high] = weights / total if total != 0.0 else weights
-        return matrix.astype(np.float32)
-    for i in range(out_size):
-        # In float32, as both libraries compute it.
-        if mode == "legacy_tensorflow":
-            source = np.float32(i) * np.float32(scale)
-        else:
-            source = max(np.float32(scale) * np.float32(i + 0.5) - np.float32(0.5), 0)
-        low = min(math.floor(source), in_size - 1)
-        high = min(low + 1, in_size - 1)
-        fraction = source - low
-        matrix[i, low] += 1.0 - fraction
-        matrix[i, high] += fraction
-    return matrix.astype(np.float32)
-
-
-def _bicubic(x):
-    """Pillow's bicubic kernel (`a = -0.5`)."""
-    a = -0.5
-    x = np.abs(x)
-    return np.where(
-        x < 1.0,
-        ((a + 2.0) * x - (a + 3.0)) * x * x + 1.0,
-        np.where(x < 2.0, (((x - 5.0) * x + 8.0) * x - 4.0) * a, 0.0),
-    )
 
 
 def _conv(x, filters, kernel, name, strides=1, padding="valid", initializer=None):
@@ -410,129 +295,3 @@ def _inception(x, initializer):
     x = _block_e(x, conv, "Mixed_7b", max_pool=False)
     x = _block_e(x, conv, "Mixed_7c", max_pool=True)
     return layers.GlobalAveragePooling2D(data_format="channels_last", name="pool")(x)
-
-
-def _state_dict(weights) -> dict[str, np.ndarray] | None:
-    """pytorch-fid's state dict as NumPy arrays, from `weights` as documented."""
-    if weights is None:
-        return None
-    if isinstance(weights, str) and weights == "pytorch_fid":
-        path = _download_weights()
-    else:
-        path = Path(weights)
-        if not path.is_file():
-            raise FileNotFoundError(
-                f"No such weights file: '{path}'; the FID Inception weights are "
-                f"{FID_INCEPTION_WEIGHTS_FILE} from {FID_INCEPTION_WEIGHTS_URL}"
-            )
-    return read_state_dict(path)
-
-
-def read_state_dict(path: str | os.PathLike) -> dict[str, np.ndarray]:
-    """The arrays of pytorch-fid's weights file (`.pth`) or of an `.npz` of them.
-
-    Keys are pytorch-fid's (`"Mixed_5b.branch1x1.conv.weight"`, ...). A `.pth`
-    file is read with `torch.load(weights_only=True)`, so it needs PyTorch
-    (any backend); an `.npz` needs only NumPy. To make the `.npz` once:
-    `np.savez(path, **kgen.metrics.fid_inception.read_state_dict(pth))`.
-    """
-    path = Path(path)
-    if path.suffix == ".npz":
-        try:
-            return read_npz(path)
-        except Exception as error:
-            raise ValueError(
-                f"Could not read the FID Inception weights '{path}' "
-                f"({type(error).__name__}: {error}); the file may be truncated"
-            ) from error
-    try:
-        import torch
-    except ImportError as error:
-        raise ImportError(
-            f"Reading '{path}' needs PyTorch (pip install torch); or convert it "
-            "once where PyTorch is installed to an .npz of the same arrays"
-        ) from error
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:
-        raise ValueError(
-            f"Could not read the FID Inception weights '{path}' "
-            f"({type(error).__name__}: {error}); download "
-            f"{FID_INCEPTION_WEIGHTS_FILE} again from {FID_INCEPTION_WEIGHTS_URL}"
-        ) from error
-    return {key: value.detach().cpu().numpy() for key, value in state.items()}
-
-
-def _assign(extractor, state):
-    """Copies pytorch-fid's arrays into the layers of the same names."""
-    missing = []
-    for layer in extractor.layers:
-        if isinstance(layer, layers.Conv2D):
-            keys = [_torch_key(layer.name, "weight")]
-        elif isinstance(layer, layers.BatchNormalization):
-            keys = [
-                _torch_key(layer.name, part)
-                for part in ("weight", "bias", "running_mean", "running_var")
-            ]
-        else:
-            continue
-        absent = [key for key in keys if key not in state]
-        if absent:
-            missing.extend(absent)
-            continue
-        values = [state[key] for key in keys]
-        if isinstance(layer, layers.Conv2D):
-            # PyTorch (out, in, height, width) -> Keras (height, width, in, out).
-            values = [np.transpose(values[0], (2, 3, 1, 0))]
-        expected = [tuple(weight.shape) for weight in layer.weights]
-        if [value.shape for value in values] != expected:
-            raise ValueError(
-                f"The FID Inception weights do not fit layer {layer.name!r}: "
-                f"shapes {[value.shape for value in values]}, expected {expected}"
-            )
-        layer.set_weights(values)
-    if missing:
-        raise ValueError(
-            f"The weights file lacks {len(missing)} of the FID Inception's arrays "
-            f"(e.g. {missing[0]!r}); it must be {FID_INCEPTION_WEIGHTS_FILE} "
-            f"from {FID_INCEPTION_WEIGHTS_URL}"
-        )
-
-
-def _torch_key(layer_name, part):
-    """`"Mixed_5b_branch1x1_conv"` -> `"Mixed_5b.branch1x1.conv.<part>"`."""
-    prefix, kind = layer_name.rsplit("_", 1)
-    if prefix.startswith("Mixed_"):
-        block, branch = prefix[: len("Mixed_5b")], prefix[len("Mixed_5b_") :]
-        prefix = f"{block}.{branch}"
-    return f"{prefix}.{kind}.{part}"
-
-
-def _download_weights() -> Path:
-    """pytorch-fid's weights file, downloaded once into `~/.keras/models`."""
-    try:
-        path = Path(
-            keras.utils.get_file(
-                FID_INCEPTION_WEIGHTS_FILE,
-                FID_INCEPTION_WEIGHTS_URL,
-                cache_subdir="models",
-            )
-        )
-    except Exception as error:
-        if not is_download_error(error):
-            raise
-        raise WeightsDownloadError(
-            f"Could not download the FID Inception weights "
-            f"({type(error).__name__}: {error}): without internet access, fetch "
-            f"{FID_INCEPTION_WEIGHTS_FILE} from {FID_INCEPTION_WEIGHTS_URL} on a "
-            "connected machine and pass its path as weights="
-        ) from error
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    if not digest.startswith(_WEIGHTS_SHA256_PREFIX):
-        path.unlink()
-        raise WeightsDownloadError(
-            f"The downloaded {FID_INCEPTION_WEIGHTS_FILE} is corrupt (SHA-256 "
-            f"{digest[:8]}..., expected {_WEIGHTS_SHA256_PREFIX}...); run again "
-            "to download it anew"
-        )
-    return path
