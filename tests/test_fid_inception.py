@@ -215,3 +215,32 @@ def test_bad_arguments_are_refused(tmp_path):
 
 def _to_numpy(tensor):
     return keras.ops.convert_to_numpy(tensor)
+
+
+def test_kgen_evaluate_scores_with_the_fid_inception(
+    pytorch_fid_network, pixels, tmp_path, capsys
+):
+    import torch
+
+    from kgen.cli import main
+
+    model, weights = pytorch_fid_network
+    with torch.no_grad():
+        (expected,) = model(
+            torch.from_numpy(pixels.transpose(0, 3, 1, 2) / 255.0).float()
+        )
+    expected = expected.numpy().reshape(NUM_IMAGES, -1)
+    # Two overlapping sets of four (kgen evaluate needs at least four a side).
+    np.save(tmp_path / "generated.npy", pixels[:4])
+    np.save(tmp_path / "real.npy", pixels[2:])
+    command = ["evaluate", str(tmp_path / "generated.npy")]
+    command += ["--real", str(tmp_path / "real.npy"), "--metrics", "fid"]
+    command += ["--extractor", "fid_inception", "--extractor-weights", str(weights)]
+    command += ["--fid-mode", "pytorch_fid", "--cache-dir", str(tmp_path / "cache")]
+    assert main(command) == 0
+    (line,) = [
+        line for line in capsys.readouterr().out.splitlines() if "fid " in line
+    ]
+    expected_fid = kgen.metrics.frechet_distance(expected[:4], expected[2:])
+    # The CLI prints four significant digits.
+    assert float(line.split()[-1]) == pytest.approx(expected_fid, rel=1e-3)

@@ -8,10 +8,14 @@ test split). Folders and arrays give their first --num-samples/--num-real
 images, read in batches with bounded memory. Features come from a digit
 classifier that kgen trains on labelled digits and caches (28x28 grayscale;
 also gives class coverage and evenness, the accuracy of a conditional model's
-classes and, with --metrics, a digit Inception Score), or from InceptionV3
-with --extractor inception (ImageNet weights, downloaded once). Lower FID and
-KID are better; scores are comparable between kgen runs with the same
-settings, not with published figures.
+classes and, with --metrics, a digit Inception Score), from InceptionV3
+with --extractor inception (ImageNet weights, downloaded once), or from the
+FID Inception network of pytorch-fid, clean-fid and TF-GAN with --extractor
+fid_inception (pytorch-fid's weights file, downloaded once or given with
+--extractor-weights; --fid-mode picks the resize convention). Lower FID and
+KID are better; classifier and InceptionV3 scores are comparable between kgen
+runs with the same settings; fid_inception scores with published FIDs computed
+in the same mode.
 """
 
 import argparse
@@ -30,6 +34,8 @@ examples:
   kgen evaluate runs/dcgan/dcgan.keras --real glyphs
   kgen evaluate runs/cgan/saved_model --real mnist --labels 0 1 2 3 4 5 6 7 8 9
   kgen evaluate runs/vae/vae.keras --real glyphs --extractor inception
+  kgen evaluate samples/ --real fid_stats.npz --extractor fid_inception \
+      --extractor-weights pt_inception-2015-12-05-6726825d.pth
   kgen evaluate samples/ --real real.npz --metrics fid precision_recall density_coverage
 """
 # What --metrics may name (kgen.metrics.METRICS, which imports Keras; a test
@@ -76,9 +82,25 @@ def add_parser(subparsers, common: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--extractor",
-        choices=("classifier", "inception"),
+        choices=("classifier", "inception", "fid_inception"),
         default="classifier",
-        help="feature space of FID and KID",
+        help="feature space of FID and KID (fid_inception: the published FIDs' "
+        "network)",
+    )
+    parser.add_argument(
+        "--extractor-weights",
+        metavar="PATH",
+        help="weights file of --extractor inception (.h5/.keras) or fid_inception "
+        "(pytorch-fid's pt_inception-2015-12-05-6726825d.pth, or an .npz of its "
+        "arrays); default: downloaded once",
+    )
+    parser.add_argument(
+        "--fid-mode",
+        choices=("clean", "legacy_tensorflow", "pytorch_fid"),
+        default="clean",
+        help="how --extractor fid_inception resizes images to 299x299: clean-fid's "
+        "antialiased bicubic, the TensorFlow FID code's bilinear, or "
+        "pytorch-fid's (default: %(default)s)",
     )
     parser.add_argument(
         "--metrics",
@@ -136,7 +158,7 @@ def run(args: argparse.Namespace) -> None:
     if not digits and wanted & {"coverage", "accuracy", "inception_score"}:
         raise ValueError(
             "--metrics coverage, accuracy and inception_score use the digit "
-            "classifier: drop --extractor inception"
+            f"classifier: drop --extractor {args.extractor}"
         )
     labels = args.labels
     generated = _source(args.model, args.num_samples, labels, args.seed, "MODEL")
@@ -152,7 +174,8 @@ def run(args: argparse.Namespace) -> None:
         height, width, channels = shape
         raise ValueError(
             f"The digit classifier scores 28x28x1 images; MODEL's are "
-            f"{height}x{width}x{channels}: use --extractor inception"
+            f"{height}x{width}x{channels}: use --extractor inception or "
+            "fid_inception"
         )
     if real_is_dataset:
         if shape is None:
@@ -172,10 +195,18 @@ def run(args: argparse.Namespace) -> None:
         classifier = classifier_lib.dataset_classifier(
             name, limit=args.limit, cache_dir=cache_dir, verbose=1
         )
+    extractor = None if digits else args.extractor
+    if not digits and shape is not None and (
+        args.extractor_weights or args.extractor == "fid_inception"
+    ):
+        options = {"weights": args.extractor_weights} if args.extractor_weights else {}
+        if args.extractor == "fid_inception":
+            options["mode"] = args.fid_mode
+        extractor = metrics.named_extractor(args.extractor, shape, **options)
     scores = metrics.compare(
         generated,
         real,
-        extractor=None if digits else args.extractor,
+        extractor=extractor,
         classifier=classifier,
         metrics=args.metrics,
         seed=args.seed,
