@@ -42,6 +42,7 @@ import tempfile
 from pathlib import Path
 
 import keras
+import numpy as np
 
 JAX_VARIABLES = (
     "KERAS_DISTRIBUTION_JOB_ADDRESSES",
@@ -198,6 +199,44 @@ def setup():
         # Every device of every process: keras lists the global devices.
         _engine = keras.distribution.DataParallel()
     return _engine
+
+
+def all_gather(array) -> np.ndarray:
+    """`array` of every worker, concatenated along axis 0 in worker order.
+
+    Every worker must call it (it is a collective), each with an array of
+    the same shape but for axis 0. It is `np.asarray(array)` for one
+    process. On TensorFlow the `MultiWorkerMirroredStrategy`'s collective
+    gather (this worker's array on its first replica, nothing on the
+    others); on JAX `multihost_utils.process_allgather`, which needs equal
+    shapes on every process.
+
+    Example:
+
+    ```python
+    everything = kgen.distributed.all_gather(my_features)
+    ```
+    """
+    array = np.asarray(array)
+    engine = setup()
+    if engine is None or num_workers() == 1:
+        return array
+    if keras.backend.backend() == "jax":
+        from jax.experimental import multihost_utils
+
+        return np.asarray(multihost_utils.process_allgather(array, tiled=True))
+
+    def replica_rows(context):
+        # Each worker's rows once, however many replicas (devices) it has.
+        return array if _is_first_local_replica(engine, context) else array[:0]
+
+    rows = engine.experimental_distribute_values_from_function(replica_rows)
+    return np.asarray(engine.gather(rows, axis=0))
+
+
+def _is_first_local_replica(strategy, context):
+    replicas_per_worker = strategy.num_replicas_in_sync // num_workers()
+    return context.replica_id_in_sync_group % replicas_per_worker == 0
 
 
 def _mean_scalar_metrics_across_workers():

@@ -37,8 +37,8 @@ BACKEND = keras.backend.backend()
 # same images in another order, which its losses do not see. The cGAN's
 # batches are (images, labels) pairs, which Keras cannot average across
 # workers to build the model (kgen.distributed works around it). The GAN with
-# kgen.callbacks.Evaluate: every worker generates all the samples and
-# scores them (FID is not split across workers).
+# kgen.callbacks.Evaluate: each worker generates its share of the 33 samples
+# (17, the last share padded) and the features are gathered.
 MODELS = {
     "tensorflow": {
         "dcgan": "dcgan+sync+noxla",
@@ -113,6 +113,10 @@ def test_two_workers_match_one_process(runs, model):
     double_metrics, double_weights = results(runs, 2, model)
     assert single_metrics.pop("workers") == 1
     assert double_metrics.pop("workers") == 2
+    if model == "evaluate":
+        # Evaluate's images: all 33 in one process, a share of 17 per worker.
+        assert single_metrics.pop("generated") == 33
+        assert double_metrics.pop("generated") == 17
     assert single_metrics.keys() == double_metrics.keys()
     for key, value in single_metrics.items():
         assert double_metrics[key] == pytest.approx(value, rel=1e-4, abs=1e-5), key
@@ -133,7 +137,28 @@ def test_every_worker_logs_the_same_evaluation(runs):
     }
     assert sorted(logged) == ["0", "1"], output[-4000:]
     assert {"fid", "kid"} <= logged["0"].keys()
+    # Each worker generated its half (33 rows: 17 each, one padded), and
+    # the gathered features gave both the same scores.
+    assert logged["0"].pop("generated") == logged["1"].pop("generated") == 17
     assert logged["0"] == logged["1"]
+
+
+def test_all_gather_is_the_identity_in_one_process():
+    array = np.arange(12, dtype="float32").reshape(4, 3)
+    gathered = distributed.all_gather(array)
+    assert isinstance(gathered, np.ndarray)
+    np.testing.assert_array_equal(gathered, array)
+
+
+def test_a_worker_takes_its_contiguous_share_of_the_samples(monkeypatch):
+    from kgen.metrics.sample_quality import worker_rows
+
+    assert worker_rows(33).tolist() == list(range(33))
+    _as_worker(monkeypatch, 0)
+    assert worker_rows(33).tolist() == list(range(17))
+    _as_worker(monkeypatch, 1)
+    # The last share is padded with the last row, trimmed after the gather.
+    assert worker_rows(33).tolist() == [*range(17, 33), 32]
 
 
 def test_only_the_chief_writes_files(runs):

@@ -32,6 +32,11 @@ class Evaluate(keras.callbacks.Callback):
     The real set's features are computed (or loaded from the cache) when
     training begins.
 
+    On several workers (`kgen.distributed`) each worker generates and
+    extracts its share of the `num_samples` images (the same latent rows as
+    one process), and the features are gathered: every worker logs the
+    scores one process would, at 1/N of the cost each.
+
     Args:
         real_images: real images in [-1, 1] to compare with, e.g. held-out
             digits; more images give steadier FIDs.
@@ -123,6 +128,8 @@ class Evaluate(keras.callbacks.Callback):
         if (epoch + 1) % self.every_n_epochs:
             return
         # On JAX, reading self.model syncs the trained weights into it.
-        results = self.quality.score_model(self.model, self.num_samples, seed=self.seed)
+        results = self.quality.score_model(
+            self.model, self.num_samples, seed=self.seed, sharded=True
+        )
         if logs is not None:
             logs.update(results)

@@ -6,6 +6,7 @@ import keras
 import numpy as np
 
 from kgen import classifier as classifier_lib
+from kgen import distributed
 from kgen.cache import DEFAULT_CACHE_DIR
 from kgen.metrics.classifier_scores import (
     DEFAULT_MIN_SHARE,
@@ -22,6 +23,7 @@ from kgen.metrics.features import (
 )
 from kgen.metrics.inception_score import DEFAULT_SPLITS, inception_score
 from kgen.metrics.nearest_neighbors import density_coverage, precision_recall
+from kgen.models.generative_model import latent_vectors
 
 # What `metrics=` may name, and the keys each adds to the results.
 METRICS = {
@@ -116,6 +118,19 @@ def score_features(
             np.mean(logits.argmax(axis=-1) == labels)
         )
     return results
+
+
+def worker_rows(num_samples: int) -> np.ndarray:
+    """This worker's share of `num_samples` rows: contiguous, equal in size.
+
+    Worker `i` of `N` takes rows `i * s` to `(i + 1) * s` with
+    `s = ceil(num_samples / N)`; rows past the end repeat the last row, so
+    that every share has `s` rows (keep the first `num_samples` after
+    gathering them in worker order).
+    """
+    workers, index = distributed.cluster()
+    share = -(-num_samples // workers)
+    return np.minimum(np.arange(index * share, (index + 1) * share), num_samples - 1)
 
 
 class SampleQuality:
@@ -275,15 +290,26 @@ class SampleQuality:
                 "The 'accuracy' metric needs the labels the images were "
                 "generated for: score(images, labels)"
             )
+        features, logits = self._outputs(images, names)
+        return self._score(names, features, logits, labels)
+
+    def _outputs(self, images, names):
+        """The generated images' features and logits that `names` need (else None)."""
         images = check_images(images)
-        real = generated = logits = None
+        features = logits = None
         if self._distances(names):
-            real = self.real_statistics
-            generated = FeatureStatistics.from_features(
-                extract_features(self.feature_model, images, batch_size=self.batch_size)
+            features = extract_features(
+                self.feature_model, images, batch_size=self.batch_size
             )
         if any(name in CLASSIFIER_METRICS for name in names):
             logits = predict_logits(self.classifier, images, batch_size=self.batch_size)
+        return features, logits
+
+    def _score(self, names, features, logits, labels):
+        real = generated = None
+        if features is not None:
+            real = self.real_statistics
+            generated = FeatureStatistics.from_features(features)
         return score_features(
             names,
             real=real,
@@ -297,12 +323,25 @@ class SampleQuality:
         )
 
     def score_model(
-        self, model: keras.Model, num_samples: int = 1000, *, seed: int = 0
+        self,
+        model: keras.Model,
+        num_samples: int = 1000,
+        *,
+        seed: int = 0,
+        sharded: bool = False,
     ) -> dict[str, float]:
         """Generates `num_samples` images with `seed` and scores them.
 
         A conditional model (one with `num_classes`) draws the classes in
         turn (0, 1, ..., 0, 1, ...), and its accuracy is scored against them.
+
+        With `sharded=True`, under several workers (`kgen.distributed`), each
+        worker generates and extracts only its contiguous share of the rows
+        of the same latent batch (the last share padded to equal size), and
+        the features and logits are gathered in worker order: every worker
+        scores the images one process would, at 1/N of the cost. Every
+        worker must then call it, as `kgen.callbacks.Evaluate` does. The
+        model needs `latent_dim` (kgen's generative models have it).
         """
         if not isinstance(num_samples, int) or num_samples < 4:
             raise ValueError(
@@ -315,10 +354,28 @@ class SampleQuality:
                     f"The 'accuracy' metric needs a conditional model (one with "
                     f"num_classes); {type(model).__name__} is unconditional"
                 )
-            return self.score(model.generate(num_samples, seed=seed))
-        labels = np.arange(num_samples) % num_classes
-        images = model.generate(num_samples, labels=labels, seed=seed)
-        return self.score(images, labels)
+            labels = None
+        else:
+            labels = np.arange(num_samples) % num_classes
+        if not sharded or distributed.num_workers() == 1:
+            if labels is None:
+                return self.score(model.generate(num_samples, seed=seed))
+            images = model.generate(num_samples, labels=labels, seed=seed)
+            return self.score(images, labels)
+        rows = worker_rows(num_samples)
+        z = latent_vectors(model.latent_dim, num_samples, seed=seed)
+        z = keras.ops.convert_to_numpy(z)[rows]
+        if labels is None:
+            images = model.generate(z=z)
+        else:
+            images = model.generate(z=z, labels=labels[rows])
+        names = self._selected(conditional=labels is not None)
+        outputs = self._outputs(images, names)
+        features, logits = (
+            None if output is None else distributed.all_gather(output)[:num_samples]
+            for output in outputs
+        )
+        return self._score(names, features, logits, labels)
 
     def _distances(self, names=None) -> bool:
         names = self._selected(conditional=False) if names is None else names
