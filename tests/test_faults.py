@@ -276,6 +276,24 @@ def test_a_finished_run_is_not_overwritten_without_overwrite(tmp_path, capsys):
     assert run.keras_path.read_bytes() == before
 
 
+@pytest.mark.parametrize("task", ["gan", "vae"])
+def test_kgen_train_refuses_a_finished_run_before_building_anything(
+    task, tmp_path, monkeypatch
+):
+    module = getattr(kgen.recipes, task)
+    run = runs.Run(tmp_path, f"{task}_mnist")
+    run.keras_path.write_bytes(b"a finished model")
+
+    def build_model(config):
+        raise AssertionError("the model was built for a finished run")
+
+    monkeypatch.setattr(module, "build_model", build_model)
+    config = getattr(module, f"{task.upper()}Config")(output_dir=str(tmp_path))
+    with pytest.raises(FileExistsError, match="already holds a finished run"):
+        module.train(config)
+    assert run.keras_path.read_bytes() == b"a finished model"
+
+
 def test_recipe_refuses_to_overwrite_and_replaces_with_overwrite(tmp_path):
     from test_recipes import run_recipe
 

@@ -57,7 +57,7 @@ from kgen.recipes.style_transfer import (
     stylize,
     vgg_backbone,
 )
-from kgen.recipes.training import TrainingConfig, fit_and_save
+from kgen.recipes.training import TrainingConfig, fit_and_save, start_run
 from kgen.recipes.vae import VAEConfig, print_log_likelihood
 
 __all__ = [
@@ -83,6 +83,7 @@ __all__ = [
     "print_log_likelihood",
     "print_loss_terms",
     "print_sample_quality",
+    "start_run",
     "style_network",
     "style_samples",
     "style_transfer",

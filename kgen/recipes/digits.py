@@ -11,7 +11,7 @@ import numpy as np
 
 import kgen
 from kgen.config import setting
-from kgen.recipes.training import TrainingConfig, fit_and_save
+from kgen.recipes.training import TrainingConfig, fit_and_save, start_run
 
 if TYPE_CHECKING:
     import keras
@@ -196,9 +196,11 @@ def train_digit_model(
     conditional model); saves it (`fit_and_save`), then prints the sample
     quality against the held-out digits (`print_sample_quality`).
     """
+    # The run first: a finished one is refused before the model is built.
+    run = start_run(config, name)
     with kgen.distributed.training_scope(config.distributed):
         model = build(config)
         train, held_out = digit_data(config, with_labels=with_labels)
-        fit_and_save(model, config, name, train)
+        fit_and_save(model, config, name, train, run=run)
     print_sample_quality(model, config, held_out)
     return model

@@ -51,6 +51,7 @@ def fit_and_save(
     name: str,
     train,
     validation_data=None,
+    run: kgen.runs.Run | None = None,
 ) -> keras.Model:
     """Fits a compiled model with sample grids and backups, then saves it.
 
@@ -60,14 +61,11 @@ def fit_and_save(
     `config.overwrite`, an unfinished one is resumed, a diverging run stops
     and saves nothing, `config.time_budget` stops training early). Both
     pipelines go through `kgen.distributed.shard`: call it in the scope of
-    `kgen.distributed.training_scope` to train on several workers.
+    `kgen.distributed.training_scope` to train on several workers. Pass the
+    `run` made by `start_run` before building the model, so that a finished
+    run is refused before anything slow; by default it is made here.
     """
-    run = kgen.runs.Run(
-        config.output_dir,
-        name,
-        overwrite=config.overwrite,
-        time_budget=config.time_budget,
-    )
+    run = run or start_run(config, name)
     model.fit(
         kgen.distributed.shard(train),
         epochs=config.epochs,
@@ -79,3 +77,15 @@ def fit_and_save(
     )
     run.finish(model)
     return model
+
+
+def start_run(config: TrainingConfig, name: str) -> kgen.runs.Run:
+    """`config`'s `kgen.runs.Run` of `name`: refuses a finished run without
+    `config.overwrite`, resumes an unfinished one, stops at
+    `config.time_budget`."""
+    return kgen.runs.Run(
+        config.output_dir,
+        name,
+        overwrite=config.overwrite,
+        time_budget=config.time_budget,
+    )

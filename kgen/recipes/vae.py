@@ -14,7 +14,7 @@ from kgen.recipes.digits import (
     digit_data,
     print_sample_quality,
 )
-from kgen.recipes.training import fit_and_save
+from kgen.recipes.training import fit_and_save, start_run
 
 ARCHITECTURES = ("mlp", "conv")
 
@@ -87,10 +87,14 @@ def train(config: VAEConfig, name: str = "vae_mnist") -> kgen.VAE:
     scope `config.distributed` asks for, validates on the held-out ones and
     prints their ELBO and IWAE log-likelihood, then the sample quality.
     """
+    # The run first: a finished one is refused before the model is built.
+    run = start_run(config, name)
     with kgen.distributed.training_scope(config.distributed):
         model = build_model(config)
         train_digits, held_out = digit_data(config, binarize=config.binarize)
-        fit_and_save(model, config, name, train_digits, validation_data=held_out)
+        fit_and_save(
+            model, config, name, train_digits, validation_data=held_out, run=run
+        )
     if held_out is not None:
         print_log_likelihood(model, held_out, config)
     print_sample_quality(model, config, held_out)
