@@ -58,7 +58,7 @@ def add_parser(subparsers, common: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> None:
     from kgen import completion, images, runs
-    from kgen.cli.loading import (
+    from kgen.loading import (
         GENERATIVE,
         is_generative,
         is_saved_model,

@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> None:
     # Before loading the model: a bad target fails at once, in one line.
     check_output_path(args.saved_model, "OUTPUT")
     from kgen import runs
-    from kgen.cli.loading import load_keras_model
+    from kgen.loading import load_keras_model
     from kgen.models import Model
 
     runs.refuse_to_overwrite(args.saved_model, args.overwrite)

@@ -55,7 +55,7 @@ def add_parser(subparsers, common: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> None:
     from kgen import images as images_lib
     from kgen import runs
-    from kgen.cli.loading import generate_images, load_generator
+    from kgen.loading import generate_images, load_generator
 
     runs.refuse_to_overwrite(args.output_dir or args.output, args.overwrite)
     generator = load_generator(args.model)

@@ -67,8 +67,8 @@ def run(args: argparse.Namespace) -> None:
 
 def _feed_forward(path):
     """`paint(content, style, alpha)` of an AdaIN `.keras` file or SavedModel."""
-    from kgen.cli.loading import is_saved_model, load_keras_model, saved_model_function
     from kgen.images import pad_to_multiple
+    from kgen.loading import is_saved_model, load_keras_model, saved_model_function
     from kgen.models import AdaINStyleTransfer
 
     if not is_saved_model(path):

@@ -167,7 +167,7 @@ class GeneratorSource(ImageSource):
     """
 
     def __init__(self, model, count: int, *, labels=None, seed: int = 0):
-        from kgen.cli.loading import Generator, load_generator
+        from kgen.loading import Generator, load_generator
 
         if isinstance(model, (str, os.PathLike)):
             self.description = f"The model '{model}'"

@@ -1,4 +1,7 @@
-"""What the subcommands load: kgen models from `.keras` files or SavedModels.
+"""Loading kgen models from `.keras` files or SavedModels, as generators.
+
+What `kgen generate`, `complete`, `stylize`, `export` and `evaluate` (through
+`kgen.metrics.compare`) load.
 
 A SavedModel is loaded with `tf.saved_model.load` and used through its named
 functions (`generate(z[, labels])`, `decode(z)`, `stylize(content, style,
