@@ -54,8 +54,10 @@ def pytorch_fid_network(tmp_path_factory, pixels):
     for module in network.modules():
         if isinstance(module, torch.nn.BatchNorm2d):
             with torch.no_grad():
-                module.weight.uniform_(0.5, 1.5)
-                module.bias.uniform_(-0.5, 0.5)
+                # Activations of the published network's size: pool
+                # features of order 1, FIDs of tens.
+                module.weight.uniform_(0.1, 0.4)
+                module.bias.uniform_(-0.15, 0.15)
             module.momentum = None  # running statistics of one batch, exactly
             module.reset_running_stats()
     network.train()
@@ -108,19 +110,18 @@ def test_features_and_fid_match_pytorch_fid(
 
     assert features.shape == (NUM_IMAGES, fid_inception.FID_INCEPTION_FEATURES)
     scale = np.abs(expected).max()
-    assert 1 < scale < 100  # activations neither vanished nor exploded
-    # float32 through 94 layers: agreement is relative to the features' scale.
-    np.testing.assert_allclose(features, expected, rtol=0, atol=1e-4 * scale)
+    assert 0.5 < scale < 5  # activations neither vanished nor exploded
+    # The issue's tolerances: features to 1e-4, FID to 1e-3 (float32 through
+    # 94 layers: ~3-5e-5 and ~1-2e-4 here).
+    np.testing.assert_allclose(features, expected, rtol=0, atol=1e-4)
     half = NUM_IMAGES // 2
     fid_expected = kgen.metrics.frechet_distance(expected[:half], expected[half:])
     fid = kgen.metrics.frechet_distance(features[:half], features[half:])
-    # 3 random images a side: an FID of about 700, which float32 features
-    # reproduce to about 1e-6 of itself.
     record_property(
         "max_abs_feature_difference", float(np.abs(features - expected).max())
     )
     record_property("fid_difference", fid - fid_expected)
-    assert fid == pytest.approx(fid_expected, rel=1e-5)
+    assert fid == pytest.approx(fid_expected, abs=1e-3)
 
 
 def test_npz_weights_match_pth(pytorch_fid_network, tmp_path):
