@@ -32,8 +32,8 @@ class SampleGrid(keras.callbacks.Callback):
     backend. Give it a directory of its own, not one another writer uses
     (TensorBoard reads one event file per directory at a time):
     `kgen.runs.Run` uses `<output-dir>/logs/samples` beside Keras'
-    `logs/train`. Needs the `tensorboard` package (`pip install
-    tensorboard`; TensorFlow 2.21 no longer installs it).
+    `logs/train`. Needs the `tensorboard` package, one of kgen's
+    dependencies (TensorFlow 2.21 no longer installs it).
 
     Args:
         directory: where the grids go; created if missing.
