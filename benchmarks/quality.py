@@ -137,19 +137,15 @@ def build_dcgan(settings: dict, config: Config):
 
 
 def build(name: str, config: Config):
-    """`(model, training pipeline)` as the model's recipe makes them."""
+    """`(model, training pipeline)` as the model's recipe makes them.
+
+    The compiled models come from `kgen.recipes.<task>.build_model`, the
+    builders of the recipes and `kgen train`, with the benchmark's seed.
+    """
     common = dict(seed=config.seed, held_out=config.held_out)
-    if name == "gan":
-        recipe = gan_mnist.Config()
-        model = kgen.GAN(
-            kgen.networks.mlp_generator(latent_dim=recipe.latent_dim),
-            kgen.networks.mlp_discriminator(),
-            seed=config.seed,
-        )
-        train, _ = digit_splits(config.images, batch_size=recipe.batch_size, **common)
-    elif name == "dcgan":
+    if name == "dcgan":
         return build_dcgan({}, config)
-    elif name == "peer":
+    if name == "peer":
         if keras.backend.backend() != "tensorflow":
             print("  peer: skipped, the tutorial's loop needs KERAS_BACKEND=tensorflow")
             return None
@@ -157,45 +153,18 @@ def build(name: str, config: Config):
 
         train, _ = digit_splits(config.images, batch_size=BATCH_SIZE, **common)
         return TutorialDCGAN(seed=config.seed), train
-    elif name == "cgan":
-        recipe = cgan_mnist.Config()
-        model = kgen.ConditionalGAN(
-            kgen.networks.dcgan_generator(
-                recipe.latent_dim,
-                IMAGE_SHAPE,
-                recipe.base_filters,
-                num_classes=recipe.num_classes,
-            ),
-            kgen.networks.dcgan_discriminator(
-                IMAGE_SHAPE,
-                recipe.base_filters,
-                num_classes=recipe.num_classes,
-                conditioning=recipe.conditioning,
-            ),
-            num_classes=recipe.num_classes,
-            seed=config.seed,
-        )
-        train, _ = digit_splits(
-            config.images, batch_size=recipe.batch_size, with_labels=True, **common
-        )
-    elif name == "vae":
-        recipe = vae_mnist.Config()
-        model = kgen.VAE(
-            kgen.networks.mlp_encoder(IMAGE_SHAPE, recipe.latent_dim),
-            kgen.networks.mlp_decoder(recipe.latent_dim, IMAGE_SHAPE),
-            likelihood=recipe.likelihood,
-            beta=recipe.beta,
-            seed=config.seed,
-        )
-        train, _ = digit_splits(
-            config.images,
-            batch_size=recipe.batch_size,
-            binarize=recipe.binarize,
-            **common,
-        )
-    else:
+    recipes = {"gan": gan_mnist, "cgan": cgan_mnist, "vae": vae_mnist}
+    if name not in recipes:
         raise ValueError(f"Unknown model {name!r}; choose from {MODELS}")
-    model.compile()
+    recipe = recipes[name].Config(seed=config.seed)
+    model = getattr(kgen.recipes, name).build_model(recipe)
+    train, _ = digit_splits(
+        config.images,
+        batch_size=recipe.batch_size,
+        with_labels=name == "cgan",
+        binarize=getattr(recipe, "binarize", False),
+        **common,
+    )
     return model, train
 
 
