@@ -10,7 +10,7 @@ import numpy as np
 from kgen.data.arrays import standardize_images
 from kgen.data.folders import check_image_file, image_files
 from kgen.data.options import UINT8_RANGE, PipelineOptions
-from kgen.data.pipeline import fits_in_memory, import_tensorflow
+from kgen.data.pipeline import fits_in_memory, import_tensorflow, prefetched
 from kgen.networks.validation import check_positive
 
 if TYPE_CHECKING:
@@ -99,7 +99,7 @@ def style_pairs(
         num_parallel_calls=tf.data.AUTOTUNE,
     )
     pairs = pairs.batch(batch_size, drop_remainder=drop_remainder)
-    return pairs.prefetch(tf.data.AUTOTUNE)
+    return prefetched(pairs)
 
 
 def _style_stream(images, role, short_side, options):
