@@ -138,7 +138,7 @@ class Run:
         budget = []
         if self.time_budget is not None:
             print(f"Training for at most {self.time_budget:g} s", flush=True)
-            budget = [callbacks.TimeBudget(self.time_budget)]
+            budget = [callbacks.TimeBudget(self.time_budget, verbose=1)]
         board = []
         if self.tensorboard and distributed.is_chief():
             board = self._tensorboard(first)

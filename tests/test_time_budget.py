@@ -25,13 +25,13 @@ class SlowSteps(keras.callbacks.Callback):
         self.epochs_ended += 1
 
 
-def test_time_budget_stops_fit_and_still_ends_the_epoch(tiny_images):
+def test_time_budget_stops_fit_and_still_ends_the_epoch(tiny_images, capsys):
     gan = tiny_model("gan")
     gan.compile()
     # Traced first, so that the budget is spent on steps, not on compiling.
     gan.fit(tiny_images, epochs=1, batch_size=8, verbose=0)
     traced_steps = int(gan.optimizer.iterations)
-    budget = kgen.callbacks.TimeBudget(0.5)
+    budget = kgen.callbacks.TimeBudget(0.5, verbose=1)
     slow = SlowSteps(0.1)
     start = time.perf_counter()
     # 32 images in batches of 8: 4 steps an epoch, 4,000 steps without a budget.
@@ -46,6 +46,14 @@ def test_time_budget_stops_fit_and_still_ends_the_epoch(tiny_images):
     # The stopping epoch ended as usual: its logs and its epoch-end callbacks.
     assert len(history.history["d_loss"]) == slow.epochs_ended
     assert slow.epochs_ended == -(-steps // 4)
+    # Where it stopped, said once: Keras' progress line shows the full epoch.
+    assert (budget.stopped_epoch - 1) * 4 + budget.stopped_step == steps
+    message = (
+        f"Epoch {budget.stopped_epoch}: TimeBudget stopped training after "
+        f"{budget.stopped_after:.1f} s (budget 0.5 s), at step "
+        f"{budget.stopped_step} of 4."
+    )
+    assert capsys.readouterr().out.splitlines() == [message]
 
 
 def test_time_budget_left_unspent_does_not_stop(tiny_images):
@@ -58,7 +66,7 @@ def test_time_budget_left_unspent_does_not_stop(tiny_images):
         tiny_images, np.zeros(32), epochs=3, verbose=0, callbacks=[budget]
     )
     assert len(history.history["loss"]) == 3
-    assert budget.stopped_after is None
+    assert budget.stopped_after is budget.stopped_step is None
 
 
 @pytest.mark.parametrize("seconds", [0, -1, float("nan"), float("inf"), "60", True])
