@@ -196,8 +196,10 @@ def run(args: argparse.Namespace) -> None:
             name, limit=args.limit, cache_dir=cache_dir, verbose=1
         )
     extractor = None if digits else args.extractor
-    if not digits and shape is not None and (
-        args.extractor_weights or args.extractor == "fid_inception"
+    if (
+        not digits
+        and shape is not None
+        and (args.extractor_weights or args.extractor == "fid_inception")
     ):
         options = {"weights": args.extractor_weights} if args.extractor_weights else {}
         if args.extractor == "fid_inception":

@@ -26,6 +26,7 @@ FID_INCEPTION_WEIGHTS_URL = (
 # The file name's hash part: the start of its SHA-256, as torch.hub checks it.
 _WEIGHTS_SHA256_PREFIX = "6726825d"
 
+
 def state_dict(weights) -> dict[str, np.ndarray] | None:
     """pytorch-fid's state dict as NumPy arrays, from `weights` as documented."""
     if weights is None:
