@@ -29,6 +29,9 @@ Each backend module (`tensorflow`, `jax`, `torch`) provides the rest:
   batch, so replicas get different noise (and, with the same seed, the noise a
   single device would use for the same global batch).
 
+A backend module may also provide `conv_transpose(inputs, kernel, strides,
+padding)`, a faster `keras.ops.conv_transpose` (JAX: its kernel gradient).
+
 On top of these, `minimize()` is the one optimizer step every model uses,
 `normal()`/`uniform()` draw per-example noise inside training steps, and
 `compile_settings()` holds kgen's default `compile()` settings per backend.
@@ -106,6 +109,15 @@ def minimize(optimizer, loss_fn, variables):
     _, (loss, aux), grads = value_and_grad(scaled_loss, variables)
     apply_gradients(optimizer, grads, variables)
     return ops.stop_gradient(loss), aux
+
+
+def conv_transpose(inputs, kernel, strides, padding):
+    """`keras.ops.conv_transpose` (channels last, no dilation or output
+    padding), with the backend's faster gradients where it has them."""
+    override = getattr(_backend_module(), "conv_transpose", None)
+    if override:
+        return override(inputs, kernel, strides, padding)
+    return ops.conv_transpose(inputs, kernel, strides=strides, padding=padding)
 
 
 def normal(shape, seed, dtype=None):

@@ -8,8 +8,11 @@ traced value and collects what was assigned. Gradients nest a second scope in
 which the differentiated variables take `jax.grad`'s tracers.
 """
 
+import functools
+
 import jax
 import keras
+from keras import ops
 from keras.src.backend.common.stateless_scope import get_stateless_scope
 
 
@@ -140,3 +143,47 @@ def replica_loss(loss):
 
 def replica_rows(draw, shape):
     return draw(shape)
+
+
+def conv_transpose(inputs, kernel, strides, padding):
+    """`keras.ops.conv_transpose` (NHWC, HWOI kernel), with fast gradients.
+
+    A transposed convolution is the transpose of the strided convolution
+    `_conv(., kernel)` from its outputs to its inputs, so for an output
+    gradient `g`, `<g, outputs> = <_conv(g, kernel), inputs>`: the gradients
+    are `_conv(g, kernel)` and `_conv`'s kernel gradient at `inputs`. XLA
+    on a CPU computes the latter ~18x faster than the kernel gradient that
+    JAX derives for the transposed convolution itself (see
+    `kgen.layers.Conv2DTranspose`).
+    """
+    # Variables become arrays first: custom_vjp takes arrays only.
+    inputs, kernel = ops.convert_to_tensor(inputs), ops.convert_to_tensor(kernel)
+    return _conv_transpose(inputs, kernel, strides, padding)
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3))
+def _conv_transpose(inputs, kernel, strides, padding):
+    return ops.conv_transpose(inputs, kernel, strides=strides, padding=padding)
+
+
+def _conv(images, kernel, strides, padding):
+    return jax.lax.conv_general_dilated(
+        images,
+        kernel,
+        strides,
+        padding.upper(),
+        dimension_numbers=("NHWC", "HWIO", "NHWC"),
+    )
+
+
+def _conv_transpose_forward(inputs, kernel, strides, padding):
+    return _conv_transpose(inputs, kernel, strides, padding), (inputs, kernel)
+
+
+def _conv_transpose_backward(strides, padding, residuals, grad):
+    inputs, kernel = residuals
+    _, kernel_vjp = jax.vjp(lambda k: _conv(grad, k, strides, padding), kernel)
+    return _conv(grad, kernel, strides, padding), kernel_vjp(inputs)[0]
+
+
+_conv_transpose.defvjp(_conv_transpose_forward, _conv_transpose_backward)

@@ -3,6 +3,7 @@
 import keras
 from keras import layers
 
+from kgen import layers as kgen_layers
 from kgen.networks.conditioning import (
     check_conditioning,
     discriminator_inputs,
@@ -90,12 +91,12 @@ def dcgan_generator(
     x = layers.Reshape((seed_h, seed_w, filters))(x)
     for _step in range(steps - 1):
         filters //= 2
-        x = layers.Conv2DTranspose(
+        x = kgen_layers.Conv2DTranspose(
             filters, kernel_size, strides=2, padding="same", use_bias=False
         )(x)
         x = layers.BatchNormalization()(x)
         x = layers.ReLU()(x)
-    x = layers.Conv2DTranspose(
+    x = kgen_layers.Conv2DTranspose(
         image_shape[2], kernel_size, strides=2, padding="same"
     )(x)
     images = float32_output(x, "tanh", name="images")

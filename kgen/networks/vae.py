@@ -9,6 +9,7 @@ import math
 import keras
 from keras import layers
 
+from kgen import layers as kgen_layers
 from kgen.networks.dcgan import num_upsamplings
 from kgen.networks.precision import float32_output
 from kgen.networks.validation import check_image_shape, check_positive
@@ -133,7 +134,7 @@ def conv_decoder(
     x = layers.Dense(seed_h * seed_w * filters, activation="relu")(z)
     x = layers.Reshape((seed_h, seed_w, filters))(x)
     for step in reversed(range(steps)):
-        x = layers.Conv2DTranspose(
+        x = kgen_layers.Conv2DTranspose(
             base_filters * 2**step, 3, strides=2, padding="same", activation="relu"
         )(x)
     # The output layer computes in float32 under mixed precision (PyTorch's CPU
