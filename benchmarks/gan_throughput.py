@@ -26,7 +26,7 @@ Run:
     python benchmarks/gan_throughput.py --steps 10 --warmup-steps 3 --repeats 1
     python benchmarks/gan_throughput.py --help     # every flag
 
-The default run takes about 10 minutes on 2 CPU cores, much less on a GPU;
+The default run took 6.5 minutes on 2 CPU cores, much less on a GPU;
 raise `--repeats` and `--steps` for tighter numbers (`--steps-per-execution`
 and `--jit-compile` override kgen's defaults, `--handwritten-jit-compile`
 compiles the hand-written TF step with XLA too).

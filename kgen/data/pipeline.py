@@ -103,10 +103,9 @@ def prefetched(dataset: tf.data.Dataset) -> tf.data.Dataset:
     """`dataset.prefetch(AUTOTUNE)` without tf.data's autotuning thread.
 
     Keras makes a new iterator of a dataset every epoch, and destroying the
-    previous one waits for that thread's next wake-up, whose period doubles
-    up to a minute: on 2 CPU cores the DCGAN recipe stood still for 2-10 s
-    at the start of most epochs of 6,016 digits, and for ~80 s at its second
-    epoch of 60,000. Without the thread no epoch waited (8 of 8); the
+    previous one waits for that thread (seen with py-spy): on 2 CPU cores
+    the DCGAN recipe stood still for 2-10 s at the start of most epochs of
+    6,016 digits, and for ~80 s at its second epoch of 60,000. Without the thread no epoch waited (8 of 8); the
     `AUTOTUNE` maps then run on every core and the prefetch buffer still
     grows as needed.
 
