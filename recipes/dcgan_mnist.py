@@ -48,6 +48,7 @@ def main(config: Config) -> kgen.DCGAN:
             image_shape=IMAGE_SHAPE,
             latent_dim=config.latent_dim,
             base_filters=config.base_filters,
+            generator_filters=config.generator_filters,
             seed=config.seed,
         )
         # Batch norm over the global batch, as on one device (TensorFlow).

@@ -1,5 +1,6 @@
 """kgen's default compile() settings per backend, and that explicit ones win."""
 
+import os
 import warnings
 
 import keras
@@ -22,8 +23,11 @@ def _expected_jit(convolutional):
         return True
     if BACKEND == "torch":
         return False
-    # TensorFlow: XLA for convolutional models, Keras' "auto" for the others.
-    return convolutional or _has_gpu()
+    # TensorFlow: XLA for convolutional models where the CPU kernels do not
+    # use oneDNN, Keras' "auto" (XLA only with a GPU) otherwise.
+    from kgen.backend import tensorflow as tf_backend
+
+    return (convolutional and not tf_backend.uses_onednn()) or _has_gpu()
 
 
 @pytest.mark.parametrize(
@@ -44,6 +48,40 @@ def test_default_settings_per_backend(name, conv, convolutional):
     # Defaults are not recorded: a .keras file loaded on another backend (or
     # machine) gets that backend's defaults.
     assert "jit_compile" not in model.get_compile_config()
+
+
+@pytest.mark.skipif(BACKEND != "tensorflow", reason="a TensorFlow default")
+@pytest.mark.parametrize("onednn, expected", [(False, True), (True, "auto")])
+def test_tensorflow_xla_default_follows_onednn(monkeypatch, onednn, expected):
+    from kgen.backend import tensorflow as tf_backend
+
+    monkeypatch.setattr(tf_backend, "uses_onednn", lambda: onednn)
+    assert backend.compile_settings(tiny_model("dcgan"), {}) == {
+        "jit_compile": expected
+    }
+    # Dense-only models never get XLA forced on a CPU.
+    assert backend.compile_settings(tiny_model("gan"), {}) == {"jit_compile": "auto"}
+
+
+@pytest.mark.skipif(BACKEND != "tensorflow", reason="TensorFlow's oneDNN switch")
+def test_uses_onednn_follows_the_environment_switch():
+    # TF_ENABLE_ONEDNN_OPTS is read once per process: ask fresh ones.
+    import subprocess
+    import sys
+
+    code = "from kgen.backend import tensorflow as t; print(t.uses_onednn())"
+    answers = []
+    for value in ("0", "1"):
+        result = subprocess.run(
+            [sys.executable, "-c", code],
+            env={**os.environ, "TF_ENABLE_ONEDNN_OPTS": value},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        )
+        answers.append(result.stdout.strip().splitlines()[-1])
+    assert answers == ["False", "True"]
 
 
 def test_explicit_settings_win():

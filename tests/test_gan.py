@@ -395,3 +395,37 @@ def test_gans_evaluate_and_validate_without_updating(trained):
     # Batches of 8, as the fixture's training: the compiled step is reused.
     history = train(model, IMAGES, batch_size=8, epochs=1, validation_data=data)
     assert {f"val_{key}" for key in METRIC_KEYS} <= set(history.history)
+
+
+def _last_hidden_filters(generator):
+    """Channels into the generator's output layer."""
+    transposed = [
+        x for x in generator.layers if isinstance(x, kgen.layers.Conv2DTranspose)
+    ]
+    return transposed[-1].input.shape[-1]
+
+
+def test_dcgan_generator_width_defaults_to_the_discriminators_and_is_saved():
+    model = tiny_model("dcgan")  # base_filters=4
+    assert model.generator_filters == 4
+    assert _last_hidden_filters(model.generator) == 4
+    wide = tiny_model("dcgan", generator_filters=8)
+    assert _last_hidden_filters(wide.generator) == 8
+    # 28x28: a 7x7 seed of twice the last hidden layer's filters.
+    assert wide.generator.get_layer(index=1).units == 7 * 7 * 16
+    # The discriminator keeps base_filters.
+    assert wide.discriminator.count_params() == model.discriminator.count_params()
+    config = wide.get_config()
+    assert config["generator_filters"] == 8
+    assert kgen.DCGAN.from_config(config).get_config() == config
+    with pytest.raises(ValueError, match="generator_filters"):
+        tiny_model("dcgan", generator_filters=0)
+
+
+def test_dcgan_files_from_before_generator_filters_still_load():
+    # Such files had no key, and a generator as wide as the discriminator.
+    config = tiny_model("dcgan").get_config()
+    del config["generator_filters"]
+    restored = kgen.DCGAN.from_config(config)
+    assert restored.generator_filters == 4
+    assert _last_hidden_filters(restored.generator) == 4

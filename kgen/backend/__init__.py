@@ -134,9 +134,10 @@ def uniform(shape, seed, dtype=None):
     )
 
 
-# Layers that make XLA pay on a TensorFlow CPU. Measured on 2 CPU cores
-# (README, "XLA"): XLA ran the DCGAN's step 1.5-1.8x faster, but the
-# dense-only MLP GAN's at 0.92x and the MLP VAE's at 0.77x.
+# Layers that make XLA pay on a TensorFlow CPU without oneDNN. Measured on
+# 2 CPU cores (README, "XLA"): XLA ran the DCGAN's step 1.5-1.8x faster, but
+# the dense-only MLP GAN's at 0.92x and the MLP VAE's at 0.77x; with oneDNN
+# on, the DCGAN's at 0.78-0.83x.
 _CONVOLUTIONS = (
     keras.layers.Conv1D,
     keras.layers.Conv2D,
@@ -156,9 +157,11 @@ def compile_settings(model, kwargs: dict) -> dict:
     defaults live in this one place; a setting the user passes always wins.
 
     - `jit_compile`: on TensorFlow, `True` (XLA, also on a CPU) for models
-      with convolutions, where it measured fastest; otherwise Keras' `"auto"`
-      (XLA with a GPU, none on a CPU: dense-only steps ran slower under XLA
-      there). Also `"auto"` under `tf.distribute` (Keras' rule: no XLA) and
+      with convolutions when TensorFlow's CPU kernels do not use oneDNN
+      (AVX2-only CPUs, or `TF_ENABLE_ONEDNN_OPTS=0`), where it measured
+      1.5-1.8x faster; otherwise Keras' `"auto"` (XLA with a GPU, none on a
+      CPU: dense-only steps, and convolutions through oneDNN, ran slower
+      under XLA there). Also `"auto"` under `tf.distribute` (Keras' rule: no XLA) and
       with `run_eagerly=True`. On JAX, `"auto"` (every step is XLA-compiled);
       on PyTorch, `"auto"` (eager: `torch.compile` compiled kgen's steps for
       over a minute and then ran them slower). Where a layer cannot be
@@ -180,8 +183,13 @@ def _default_jit_compile(model, settings):
 
     if tf.distribute.has_strategy():
         return "auto"
-    layers = list(_nested_layers(model))
-    return True if any(isinstance(x, _CONVOLUTIONS) for x in layers) else "auto"
+    if not any(isinstance(x, _CONVOLUTIONS) for x in _nested_layers(model)):
+        return "auto"
+    from kgen.backend import tensorflow as tf_backend
+
+    # With oneDNN, TensorFlow's own CPU convolutions beat XLA's; "auto" still
+    # compiles with XLA when a GPU is visible.
+    return "auto" if tf_backend.uses_onednn() else True
 
 
 def _nested_layers(layer):

@@ -61,3 +61,17 @@ def replica_rows(draw, shape):
     everyone = draw((rows * replicas, *shape[1:]))
     start = context.replica_id_in_sync_group * rows
     return everyone[start : start + rows]
+
+
+def uses_onednn():
+    """Whether TensorFlow runs its CPU kernels through oneDNN in this process.
+
+    TensorFlow turns oneDNN on by default on CPUs with AVX-512 VNNI, bf16 or
+    AMX, off on older ones (AVX2 only), and `TF_ENABLE_ONEDNN_OPTS` overrides
+    it. The answer sits in a private module: `False` where it is missing.
+    """
+    try:
+        from tensorflow.python.util import _pywrap_util_port
+    except ImportError:
+        return False
+    return bool(_pywrap_util_port.IsMklEnabled())

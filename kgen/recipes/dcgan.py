@@ -17,7 +17,10 @@ class DCGANConfig(DigitConfig):
     # Measured: better digits per image and per second than 128 (README).
     batch_size: int = 64
     output_dir: str = "saved_models/dcgan_mnist"
-    base_filters: int = setting(64, "network width")
+    base_filters: int = setting(64, "discriminator width")
+    generator_filters: int | None = setting(
+        None, "generator width (default: --base-filters)"
+    )
 
 
 def build_model(config: DCGANConfig) -> kgen.DCGAN:
@@ -26,6 +29,7 @@ def build_model(config: DCGANConfig) -> kgen.DCGAN:
         image_shape=IMAGE_SHAPE,
         latent_dim=config.latent_dim,
         base_filters=config.base_filters,
+        generator_filters=config.generator_filters,
         seed=config.seed,
     )
     # Batch norm over the global batch under --distributed, as on one device.
