@@ -1,6 +1,9 @@
 """kgen's default compile() settings per backend, and that explicit ones win."""
 
 import os
+import platform
+import subprocess
+import sys
 import warnings
 
 import keras
@@ -64,11 +67,12 @@ def test_tensorflow_xla_default_follows_onednn(monkeypatch, onednn, expected):
 
 
 @pytest.mark.skipif(BACKEND != "tensorflow", reason="TensorFlow's oneDNN switch")
+@pytest.mark.skipif(
+    not sys.platform.startswith("linux") or platform.machine() != "x86_64",
+    reason="TensorFlow builds oneDNN's CPU kernels in on x86-64 Linux only",
+)
 def test_uses_onednn_follows_the_environment_switch():
     # TF_ENABLE_ONEDNN_OPTS is read once per process: ask fresh ones.
-    import subprocess
-    import sys
-
     code = "from kgen.backend import tensorflow as t; print(t.uses_onednn())"
     answers = []
     for value in ("0", "1"):

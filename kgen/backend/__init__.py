@@ -161,8 +161,8 @@ def compile_settings(model, kwargs: dict) -> dict:
       (AVX2-only CPUs, or `TF_ENABLE_ONEDNN_OPTS=0`), where it measured
       1.5-1.8x faster; otherwise Keras' `"auto"` (XLA with a GPU, none on a
       CPU: dense-only steps, and convolutions through oneDNN, ran slower
-      under XLA there). Also `"auto"` under `tf.distribute` (Keras' rule: no XLA) and
-      with `run_eagerly=True`. On JAX, `"auto"` (every step is XLA-compiled);
+      under XLA there). Also `"auto"` under `tf.distribute` (Keras' rule: no
+      XLA) and with `run_eagerly=True`. On JAX, `"auto"` (every step is XLA-compiled);
       on PyTorch, `"auto"` (eager: `torch.compile` compiled kgen's steps for
       over a minute and then ran them slower). Where a layer cannot be
       compiled, Keras warns "Model doesn't support `jit_compile=True`" and
