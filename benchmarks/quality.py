@@ -270,7 +270,9 @@ def main(config: Config) -> dict:
     for name, settings in runs:
         print(f"training {name} ...", flush=True)
         keras.utils.set_random_seed(config.seed)
-        built = build(name, config) if settings is None else build_dcgan(settings, config)
+        built = (
+            build(name, config) if settings is None else build_dcgan(settings, config)
+        )
         if built is None:
             continue
         dcgan_like = name.startswith("dcgan") or name == "peer"

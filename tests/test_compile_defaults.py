@@ -33,6 +33,13 @@ def _expected_jit(convolutional):
     return (convolutional and not tf_backend.uses_onednn()) or _has_gpu()
 
 
+def _expected_steps_per_execution(convolutional):
+    """Several steps per call for dense-only models on TensorFlow, else 1."""
+    if BACKEND == "tensorflow" and not convolutional:
+        return backend.DENSE_STEPS_PER_EXECUTION
+    return 1
+
+
 @pytest.mark.parametrize(
     "name, conv, convolutional",
     [
@@ -47,7 +54,7 @@ def test_default_settings_per_backend(name, conv, convolutional):
     model = tiny_model(name, conv=conv)
     model.compile()
     assert model.jit_compile == _expected_jit(convolutional)
-    assert model.steps_per_execution == 1
+    assert model.steps_per_execution == _expected_steps_per_execution(convolutional)
     # Defaults are not recorded: a .keras file loaded on another backend (or
     # machine) gets that backend's defaults.
     assert "jit_compile" not in model.get_compile_config()
@@ -60,10 +67,14 @@ def test_tensorflow_xla_default_follows_onednn(monkeypatch, onednn, expected):
 
     monkeypatch.setattr(tf_backend, "uses_onednn", lambda: onednn)
     assert backend.compile_settings(tiny_model("dcgan"), {}) == {
-        "jit_compile": expected
+        "jit_compile": expected,
+        "steps_per_execution": 1,
     }
     # Dense-only models never get XLA forced on a CPU.
-    assert backend.compile_settings(tiny_model("gan"), {}) == {"jit_compile": "auto"}
+    assert backend.compile_settings(tiny_model("gan"), {}) == {
+        "jit_compile": "auto",
+        "steps_per_execution": backend.DENSE_STEPS_PER_EXECUTION,
+    }
 
 
 @pytest.mark.skipif(BACKEND != "tensorflow", reason="TensorFlow's oneDNN switch")
@@ -121,7 +132,55 @@ def test_no_xla_default_under_tf_distribute():
     with tf.distribute.OneDeviceStrategy("/cpu:0").scope():
         model = tiny_model("dcgan")
         model.compile()
+        dense = tiny_model("gan")
+        dense.compile()
     assert model.jit_compile is False
+    assert dense.steps_per_execution == 1
+
+
+@pytest.mark.skipif(BACKEND != "tensorflow", reason="a TensorFlow default")
+def test_default_steps_per_execution_trains_exactly_the_steps_asked_for(tiny_images):
+    per_call = backend.DENSE_STEPS_PER_EXECUTION
+    model = tiny_model("gan")
+    model.compile()
+    assert model.steps_per_execution == per_call > 1
+    import tensorflow as tf
+
+    data = tf.data.Dataset.from_tensor_slices(tiny_images).batch(4).repeat()
+    # Not a multiple: Keras would run whole executions, 2 * per_call steps.
+    model.fit(data, epochs=1, steps_per_epoch=per_call + 1, verbose=0)
+    assert int(model.d_optimizer.iterations) == per_call + 1
+    assert model.steps_per_execution == 1
+    # A multiple gets the default back, and runs exactly that many.
+    model.fit(data, epochs=2, steps_per_epoch=2 * per_call, verbose=0)
+    assert int(model.d_optimizer.iterations) == 5 * per_call + 1
+    assert model.steps_per_execution == per_call
+    # A finite dataset's last, partial execution trains its remaining batches.
+    model.fit(tiny_images[:28], batch_size=2, epochs=1, verbose=0)  # 14 batches
+    assert int(model.d_optimizer.iterations) == 5 * per_call + 15
+    # evaluate(steps=n) and validation_steps=n also run whole executions.
+    before = int(model.d_optimizer.iterations)
+    model.evaluate(data, steps=3, verbose=0)
+    assert model.steps_per_execution == 1
+    assert int(model.d_optimizer.iterations) == before
+    history = model.fit(
+        data,
+        epochs=1,
+        steps_per_epoch=per_call,
+        validation_data=data,
+        validation_steps=3,
+        verbose=0,
+    )
+    assert int(model.d_optimizer.iterations) == before + per_call
+    assert np.isfinite(history.history["val_loss"][-1])
+
+
+@pytest.mark.skipif(BACKEND != "tensorflow", reason="a TensorFlow default")
+def test_steps_per_execution_given_to_compile_is_kept(tiny_images):
+    model = tiny_model("gan")
+    model.compile(steps_per_execution=4)
+    model.fit(tiny_images, batch_size=4, epochs=1, steps_per_epoch=4, verbose=0)
+    assert model.steps_per_execution == 4
 
 
 def test_default_settings_train(tiny_images):

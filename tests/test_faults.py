@@ -46,7 +46,10 @@ class Poison(keras.callbacks.Callback):
         self.current = epoch
 
     def on_train_batch_begin(self, batch, logs=None):
-        if (self.current, batch) == (self.epoch, self.batch):
+        # With steps_per_execution > 1 Keras calls this once per execution,
+        # with its first step: poison the execution that holds `batch`.
+        steps = self.model.steps_per_execution
+        if self.current == self.epoch and batch <= self.batch < batch + steps:
             weight = self.model.generator.weights[0]
             weight.assign(np.full(weight.shape, np.nan, "float32"))
 

@@ -63,7 +63,10 @@ def pytorch_fid_network(tmp_path_factory, pixels):
     network.train()
     with torch.no_grad():
         network(_pytorch_fid_input(pixels[:2]))
-    path = tmp_path_factory.mktemp("weights") / fid_inception_weights.FID_INCEPTION_WEIGHTS_FILE
+    path = (
+        tmp_path_factory.mktemp("weights")
+        / fid_inception_weights.FID_INCEPTION_WEIGHTS_FILE
+    )
     torch.save(network.state_dict(), path)
 
     with pytest.MonkeyPatch.context() as patch:
@@ -239,9 +242,7 @@ def test_kgen_evaluate_scores_with_the_fid_inception(
     command += ["--extractor", "fid_inception", "--extractor-weights", str(weights)]
     command += ["--fid-mode", "pytorch_fid", "--cache-dir", str(tmp_path / "cache")]
     assert main(command) == 0
-    (line,) = [
-        line for line in capsys.readouterr().out.splitlines() if "fid " in line
-    ]
+    (line,) = [line for line in capsys.readouterr().out.splitlines() if "fid " in line]
     expected_fid = kgen.metrics.frechet_distance(expected[:4], expected[2:])
     # The CLI prints four significant digits.
     assert float(line.split()[-1]) == pytest.approx(expected_fid, rel=1e-3)

@@ -5,6 +5,7 @@ import math
 import keras
 
 from kgen import saving
+from kgen.callbacks.time_budget import steps_done
 
 
 class DivergenceGuard(keras.callbacks.Callback):
@@ -46,7 +47,7 @@ class DivergenceGuard(keras.callbacks.Callback):
     def on_train_batch_end(self, batch, logs=None):
         bad = non_finite_logs(logs)
         if bad:
-            self._stop(f"step {batch + 1}: {bad}")
+            self._stop(f"step {steps_done(self.params, batch)}: {bad}")
 
     def on_epoch_end(self, epoch, logs=None):
         if self.diverged:

@@ -54,7 +54,8 @@ class TimeBudget(keras.callbacks.Callback):
         # Only touch self.model when it is time: on JAX reading it syncs state.
         if elapsed >= self.seconds:
             self.stopped_after = elapsed
-            self.stopped_epoch, self.stopped_step = self.epoch + 1, batch + 1
+            self.stopped_epoch = self.epoch + 1
+            self.stopped_step = steps_done(self.params, batch)
             self.model.stop_training = True
 
     def on_train_end(self, logs=None):
@@ -68,3 +69,14 @@ class TimeBudget(keras.callbacks.Callback):
             f"{self.stopped_step}{of}.",
             flush=True,
         )
+
+
+def steps_done(params, batch):
+    """Steps of the epoch done when Keras calls `on_train_batch_end(batch)`.
+
+    With `steps_per_execution` > 1 Keras passes the index of the execution's
+    last step, which for an epoch's last, partial execution lies beyond the
+    epoch; `params["steps"]` (the epoch's length, when known) bounds it.
+    """
+    steps = params.get("steps") if params else None
+    return batch + 1 if not steps else min(batch + 1, steps)

@@ -15,6 +15,7 @@
 """
 
 import copy
+import math
 from pathlib import Path
 
 import keras
@@ -95,7 +96,12 @@ class Model(keras.Model):
         `recorded` are the arguments of the subclass' `compile()`, which
         `compile_from_config` passes back when a `.keras` file is loaded.
         """
-        super().compile(optimizer=optimizer, **backend.compile_settings(self, kwargs))
+        settings = backend.compile_settings(self, kwargs)
+        super().compile(optimizer=optimizer, **settings)
+        # kgen's own choice, which fit() may lower; None when the user chose.
+        self._default_steps_per_execution = (
+            None if "steps_per_execution" in kwargs else settings["steps_per_execution"]
+        )
         # Built now so that loading a checkpoint (`.keras`, BackupAndRestore)
         # finds the optimizer's slots before the first step.
         self.optimizer.build(self.trainable_variables)
@@ -165,7 +171,38 @@ class Model(keras.Model):
         first = first_batch(x, y)
         if first is not None:
             self.check_training_data(first)
-        return super().fit(x, y, *args, **kwargs)
+        self._run_whole_executions(
+            kwargs.get("steps_per_epoch"), kwargs.get("validation_steps")
+        )
+        self._fitting = True
+        try:
+            return super().fit(x, y, *args, **kwargs)
+        finally:
+            self._fitting = False
+
+    def evaluate(self, x=None, y=None, *args, **kwargs):
+        """`keras.Model.evaluate`, running exactly `steps` batches when given."""
+        # During fit (its validation, or a callback's evaluate) the compiled
+        # steps in use must stay.
+        if not getattr(self, "_fitting", False):
+            self._run_whole_executions(kwargs.get("steps"))
+        return super().evaluate(x, y, *args, **kwargs)
+
+    def _run_whole_executions(self, *step_counts):
+        """Lowers kgen's default `steps_per_execution` to divide `step_counts`.
+
+        Keras runs whole executions, so `fit(steps_per_epoch=25)` with 10
+        steps per execution would train 30 steps an epoch. A value the user
+        passed to `compile()` is theirs and stays.
+        """
+        default = getattr(self, "_default_steps_per_execution", None)
+        if default is None:
+            return
+        wanted = math.gcd(default, *(count or 0 for count in step_counts))
+        if wanted != self.steps_per_execution:
+            self.steps_per_execution = wanted
+            # Keras builds them again, for the new count, when they are None.
+            self.train_function = self.test_function = None
 
     def check_training_data(self, data):
         """Raises if the (NumPy) images of `data`, Keras' `(x, y)` packing, are bad."""
