@@ -185,27 +185,25 @@ def compile_settings(model, kwargs: dict) -> dict:
       steps asked for.
     """
     settings = dict(kwargs)
+    # Both defaults depend on these; walking the layers once is enough.
+    on_tensorflow = _compiled_on_tensorflow(settings)
+    convolutional = on_tensorflow and _has_convolutions(model)
     if "jit_compile" not in settings:
-        settings["jit_compile"] = _default_jit_compile(model, settings)
+        settings["jit_compile"] = _default_jit_compile(convolutional)
     if "steps_per_execution" not in settings:
-        settings["steps_per_execution"] = _default_steps_per_execution(model, settings)
+        dense = on_tensorflow and not convolutional
+        settings["steps_per_execution"] = DENSE_STEPS_PER_EXECUTION if dense else 1
     return settings
 
 
-def _default_jit_compile(model, settings):
-    if not _compiled_on_tensorflow(settings) or not _has_convolutions(model):
+def _default_jit_compile(convolutional_on_tensorflow):
+    if not convolutional_on_tensorflow:
         return "auto"
     from kgen.backend import tensorflow as tf_backend
 
     # With oneDNN, TensorFlow's own CPU convolutions beat XLA's; "auto" still
     # compiles with XLA when a GPU is visible.
     return "auto" if tf_backend.uses_onednn() else True
-
-
-def _default_steps_per_execution(model, settings):
-    if not _compiled_on_tensorflow(settings) or _has_convolutions(model):
-        return 1
-    return DENSE_STEPS_PER_EXECUTION
 
 
 def _compiled_on_tensorflow(settings):
