@@ -44,6 +44,8 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from kgen.backend import nested_layers
+
 JAX_VARIABLES = (
     "KERAS_DISTRIBUTION_JOB_ADDRESSES",
     "KERAS_DISTRIBUTION_NUM_PROCESSES",
@@ -388,15 +390,9 @@ def synchronize_batch_norm(model, enabled: bool = True) -> int:
         return 0
     layers = [
         layer
-        for layer in _nested_layers(model)
+        for layer in nested_layers(model)
         if isinstance(layer, keras.layers.BatchNormalization)
     ]
     for layer in layers:
         layer.synchronized = enabled
     return len(layers)
-
-
-def _nested_layers(layer):
-    for sublayer in getattr(layer, "layers", None) or ():
-        yield sublayer
-        yield from _nested_layers(sublayer)

@@ -216,10 +216,11 @@ def _compiled_on_tensorflow(settings):
 
 
 def _has_convolutions(model):
-    return any(isinstance(x, _CONVOLUTIONS) for x in _nested_layers(model))
+    return any(isinstance(x, _CONVOLUTIONS) for x in nested_layers(model))
 
 
-def _nested_layers(layer):
+def nested_layers(layer):
+    """Every layer inside `layer` (a model's layers, theirs, ...), depth first."""
     for sublayer in getattr(layer, "layers", None) or ():
         yield sublayer
-        yield from _nested_layers(sublayer)
+        yield from nested_layers(sublayer)
