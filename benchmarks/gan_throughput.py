@@ -4,8 +4,10 @@ Measures training images/second of the classic MLP `kgen.GAN` and of
 `kgen.DCGAN`, batch 128 on 28x28x1 images, on each Keras backend (TensorFlow,
 JAX, PyTorch) at kgen's default `compile()` settings, side by side with two
 hand-written loops that train the same networks with two Adam(2e-4,
-beta_1=0.5) optimizers, the non-saturating loss on logits and the same input
-pipeline:
+beta_1=0.5) optimizers, the non-saturating loss on logits, kgen's default R1
+penalty where the model has one (the DCGAN: `r1_weight=1.0`, a second
+forward and a double backward pass through D on the real images) and the
+same input pipeline:
 
 - hand-written TF: `tf.GradientTape` + `tf.function` on the networks the
   `kgen.networks` builders (MLP GAN) and `kgen.DCGAN()` (DCGAN) build;
@@ -295,13 +297,14 @@ def _kgen_model(model_name, config):
 
 
 def _networks(model_name, config):
-    """Fresh `(generator, discriminator)` as kgen's model of that name builds them.
+    """Fresh `(generator, discriminator, r1_weight)` as kgen's model of that
+    name builds and compiles them by default.
 
     Taken from a new kgen model, so the hand-written loops train whatever
-    networks kgen's defaults are at the time of the run.
+    networks and R1 penalty kgen's defaults are at the time of the run.
     """
     model = _kgen_model(model_name, config)
-    return model.generator, model.discriminator
+    return model.generator, model.discriminator, model.default_r1_weight
 
 
 def _kgen_runner(model_name, config):
@@ -325,7 +328,7 @@ def _handwritten_runner(model_name, config):
     """`(run, settings)` for a plain TensorFlow loop (see `_kgen_runner`)."""
     import tensorflow as tf
 
-    generator, discriminator = _networks(model_name, config)
+    generator, discriminator, r1_weight = _networks(model_name, config)
     d_optimizer = keras.optimizers.Adam(learning_rate=2e-4, beta_1=0.5)
     g_optimizer = keras.optimizers.Adam(learning_rate=2e-4, beta_1=0.5)
     # Built outside tf.function, which may not create variables after its
@@ -347,6 +350,16 @@ def _handwritten_runner(model_name, config):
             d_loss = tf.reduce_mean(tf.nn.softplus(-real_logits)) + tf.reduce_mean(
                 tf.nn.softplus(fake_logits)
             )
+            if r1_weight:  # R1 on the real images, as kgen.losses.r1_penalty
+                with tf.GradientTape() as inner:
+                    inner.watch(real_images)
+                    total = tf.reduce_sum(discriminator(real_images, training=True))
+                grads = inner.gradient(total, real_images)
+                d_loss += (
+                    0.5
+                    * r1_weight
+                    * tf.reduce_mean(tf.reduce_sum(tf.square(grads), axis=[1, 2, 3]))
+                )
         d_variables = discriminator.trainable_variables
         d_grads = tape.gradient(d_loss, d_variables)
         d_optimizer.apply_gradients(zip(d_grads, d_variables, strict=True))
@@ -378,9 +391,8 @@ def _plain_torch_runner(model_name, config):
     import torch
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    generator, discriminator = (
-        torch_network(network).to(device) for network in _networks(model_name, config)
-    )
+    *networks, r1_weight = _networks(model_name, config)
+    generator, discriminator = (torch_network(net).to(device) for net in networks)
     d_optimizer = torch.optim.Adam(
         discriminator.parameters(), lr=2e-4, betas=(0.5, 0.999)
     )
@@ -397,6 +409,12 @@ def _plain_torch_runner(model_name, config):
         d_loss = bce(real_logits, torch.ones_like(real_logits)) + bce(
             fake_logits, torch.zeros_like(fake_logits)
         )
+        if r1_weight:  # R1 on the real images, as kgen.losses.r1_penalty
+            real = real_images.detach().requires_grad_(True)
+            (grads,) = torch.autograd.grad(
+                discriminator(real).sum(), real, create_graph=True
+            )
+            d_loss = d_loss + 0.5 * r1_weight * grads.square().sum((1, 2, 3)).mean()
         d_optimizer.zero_grad(set_to_none=True)
         d_loss.backward()
         d_optimizer.step()

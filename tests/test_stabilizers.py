@@ -253,6 +253,26 @@ def test_r1_penalty_is_zero_for_a_constant_critic_and_norm_w_squared_for_a_linea
     assert run(constant) == 0.0
 
 
+def test_dcgan_defaults_to_r1_in_place_of_batch_norm_and_the_other_gans_to_no_r1():
+    dcgan = tiny_dcgan()
+    dcgan.compile()
+    assert dcgan.r1_weight == kgen.DCGAN.default_r1_weight == 1.0
+    assert dcgan.get_compile_config()["r1_weight"] == 1.0  # saved as used
+    assert "r1_penalty" in [metric.name for metric in dcgan.metrics]
+    assert not any(
+        isinstance(layer, keras.layers.BatchNormalization)
+        for layer in kgen.backend.nested_layers(dcgan.discriminator)
+    )
+    paper = tiny_dcgan(normalization="batch")
+    paper.compile(r1_weight=0.0)
+    assert paper.r1_weight == 0.0
+    assert "r1_penalty" not in [metric.name for metric in paper.metrics]
+    for name in ("gan", "cgan"):
+        model = BUILDERS[name]()
+        model.compile()
+        assert model.r1_weight == 0.0
+
+
 def test_r1_weight_adds_half_gamma_times_the_penalty_to_d_loss(tiny_images):
     # D(x) = w.x + 0.3 and G(z) = 0, both frozen: every term is known.
     critic, w = linear_critic()
@@ -266,6 +286,26 @@ def test_r1_weight_adds_half_gamma_times_the_penalty_to_d_loss(tiny_images):
     assert logs["r1_penalty"] == pytest.approx(squared_norm, rel=1e-4)
     assert logs["d_loss"] == pytest.approx(base + 1.5 * squared_norm, rel=1e-4)
     assert logs["g_loss"] == pytest.approx(np.logaddexp(0.0, -0.3), rel=1e-5)
+
+
+def test_r1_batch_fraction_takes_the_penalty_on_the_first_rows(tiny_images):
+    # D(x) = w . x^2 + 0.3, so grad_x D = 2 w x differs from image to image.
+    inputs = keras.Input((28, 28, 1))
+    squares = keras.layers.Multiply()([inputs, inputs])
+    logits = keras.layers.Dense(1)(keras.layers.Flatten()(squares))
+    critic = keras.Model(inputs, logits, name="discriminator")
+    w = np.random.default_rng(1).normal(0, 0.05, (28 * 28, 1)).astype("float32")
+    critic.set_weights([w, np.array([0.3], "float32")])
+    model = kgen.GAN(constant_generator(), critic, seed=3)
+    frozen(model, r1_weight=1.0, r1_batch_fraction=0.3)
+    # Rows of growing size: the first ceil(0.3 * 8) = 3 have smaller gradients.
+    images = (
+        tiny_images[:8] * (np.arange(1, 9, dtype="float32") / 8)[:, None, None, None]
+    )
+    per_image = np.sum((2 * images.reshape(8, -1) * w[:, 0]) ** 2, axis=1)
+    logs = step(model, images)
+    assert logs["r1_penalty"] == pytest.approx(per_image[:3].mean(), rel=1e-4)
+    assert per_image[:3].mean() < 0.5 * per_image.mean()
 
 
 # --- label smoothing -----------------------------------------------------------
@@ -409,6 +449,7 @@ def test_keras_file_keeps_the_stabilizer_settings(tmp_path):
     model.compile(
         d_learning_rate=4e-4,
         r1_weight=1.0,
+        r1_batch_fraction=0.5,
         label_smoothing=0.1,
         instance_noise=0.1,
         instance_noise_decay_steps=10,
@@ -418,6 +459,7 @@ def test_keras_file_keeps_the_stabilizer_settings(tmp_path):
     assert restored.ema == 0.99
     for key, value in {
         "r1_weight": 1.0,
+        "r1_batch_fraction": 0.5,
         "label_smoothing": 0.1,
         "instance_noise": 0.1,
         "instance_noise_decay_steps": 10,
@@ -452,6 +494,14 @@ def test_ema_zero_is_the_live_generator_at_every_step(tiny_images):
             "spectral_normalization must be True or False",
         ),
         (lambda: tiny_gan().compile(r1_weight=-1.0), "r1_weight must be >= 0"),
+        (
+            lambda: tiny_gan().compile(r1_batch_fraction=0.0),
+            r"r1_batch_fraction must be in \(0, 1\]",
+        ),
+        (
+            lambda: tiny_gan().compile(r1_batch_fraction=1.5),
+            r"r1_batch_fraction must be in \(0, 1\]",
+        ),
         (lambda: tiny_gan().compile(label_smoothing=1.0), "label_smoothing must be"),
         (
             lambda: tiny_gan().compile(loss="hinge", label_smoothing=0.1),

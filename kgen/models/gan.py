@@ -76,6 +76,8 @@ class GAN(GenerativeModel):
     network_config_keys = ("generator", "discriminator")
     # Adam's learning rate for optimizers compile() makes (the DCGAN paper's).
     default_learning_rate = 2e-4
+    # compile(r1_weight=None)'s gamma; 0 is no R1 penalty.
+    default_r1_weight = 0.0
 
     def __init__(
         self,
@@ -138,7 +140,8 @@ class GAN(GenerativeModel):
         *,
         d_learning_rate: float | None = None,
         g_learning_rate: float | None = None,
-        r1_weight: float = 0.0,
+        r1_weight: float | None = None,
+        r1_batch_fraction: float = 0.25,
         label_smoothing: float = 0.0,
         instance_noise: float = 0.0,
         instance_noise_decay_steps: int | None = None,
@@ -167,7 +170,16 @@ class GAN(GenerativeModel):
             r1_weight: gamma of the R1 penalty (Mescheder et al. 2018):
                 `r1_weight / 2 * E[||grad_x D(x)||^2]` on the real images D
                 sees is added to D's loss and reported as `r1_penalty` (the
-                expectation, unweighted). 0 disables it.
+                expectation, unweighted). 0 disables it; `None` (default)
+                is the model's `default_r1_weight` (0 for `GAN` and
+                `ConditionalGAN`, see `DCGAN` for its own).
+            r1_batch_fraction: the R1 penalty is computed on the first
+                `ceil(r1_batch_fraction * batch)` real images of each batch:
+                the same expectation, estimated from fewer images. The
+                penalty's second forward and double backward pass through D
+                cost time: on a 2-core CPU a DCGAN trained 16% fewer images
+                per second at 1.0 than at the default 0.25, which scored as
+                well (README, DCGAN table).
             label_smoothing: one-sided label smoothing (Salimans et al.
                 2016): D's target for real images is `1 - label_smoothing`.
                 Only for the cross-entropy losses (`"non_saturating"`,
@@ -203,12 +215,14 @@ class GAN(GenerativeModel):
             loss=loss,
             discriminator_steps=discriminator_steps,
             r1_weight=r1_weight,
+            r1_batch_fraction=r1_batch_fraction,
             label_smoothing=label_smoothing,
             instance_noise=instance_noise,
             instance_noise_decay_steps=instance_noise_decay_steps,
             augmentation=augmentation,
             keras_arguments=kwargs,
             default_learning_rate=self.default_learning_rate,
+            default_r1_weight=self.default_r1_weight,
         )
         for name, value in settings.items():
             setattr(self, name, value)
@@ -229,6 +243,7 @@ class GAN(GenerativeModel):
             loss=self.adversarial_loss,
             discriminator_steps=discriminator_steps,
             r1_weight=self.r1_weight,
+            r1_batch_fraction=self.r1_batch_fraction,
             label_smoothing=self.label_smoothing,
             instance_noise=self.instance_noise,
             instance_noise_decay_steps=instance_noise_decay_steps,
@@ -366,7 +381,10 @@ class GAN(GenerativeModel):
                 )
             r1 = None
             if self.r1_weight:
-                r1 = losses.r1_penalty(critic, real_images)
+                r1 = losses.r1_penalty(
+                    critic,
+                    gan_training.leading_rows(real_images, self.r1_batch_fraction),
+                )
                 loss = loss + 0.5 * self.r1_weight * r1
             return loss, (real_logits, fake_logits, r1)
 
