@@ -381,10 +381,7 @@ class GAN(GenerativeModel):
                 )
             r1 = None
             if self.r1_weight:
-                r1 = losses.r1_penalty(
-                    critic,
-                    gan_training.leading_rows(real_images, self.r1_batch_fraction),
-                )
+                r1 = self._r1_penalty(real_images, conditions)
                 loss = loss + 0.5 * self.r1_weight * r1
             return loss, (real_logits, fake_logits, r1)
 
@@ -392,6 +389,18 @@ class GAN(GenerativeModel):
             self.d_optimizer, loss_fn, variables
         )
         return loss, real_logits, fake_logits, r1
+
+    def _r1_penalty(self, real_images, conditions):
+        """R1 on the batch's first `r1_batch_fraction` of real images (and labels)."""
+        fraction = self.r1_batch_fraction
+        images = gan_training.leading_rows(real_images, fraction)
+        if conditions is not None:
+            conditions = gan_training.leading_rows(conditions, fraction)
+
+        def critic(x, training=True):
+            return self._discriminate(x, conditions, training=training)
+
+        return losses.r1_penalty(critic, images)
 
     def _generator_step(self, conditions, batch_size, noise_std):
         z = self._sample_latent(batch_size)
