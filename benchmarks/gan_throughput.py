@@ -7,7 +7,7 @@ hand-written loops that train the same networks with two Adam(2e-4,
 beta_1=0.5) optimizers, the non-saturating loss on logits, kgen's default R1
 penalty where the model has one (the DCGAN: `r1_weight=1.0`, a second
 forward and a double backward pass through D on the first quarter of the
-real images, `r1_batch_fraction=0.25`) and the same input pipeline:
+real images, `r1_subsample=4`) and the same input pipeline:
 
 - hand-written TF: `tf.GradientTape` + `tf.function` on the networks the
   `kgen.networks` builders (MLP GAN) and `kgen.DCGAN()` (DCGAN) build;
@@ -74,7 +74,6 @@ Method:
 
 import dataclasses
 import functools
-import math
 import os
 import platform
 import sys
@@ -298,17 +297,16 @@ def _kgen_model(model_name, config):
 
 
 def _networks(model_name, config):
-    """Fresh `(generator, discriminator, r1_weight, r1_rows)` as kgen's model
-    of that name builds and compiles them by default; `r1_rows` is how many
-    real images of a batch the R1 penalty is taken on.
+    """Fresh `(generator, discriminator, r1_weight, r1_subsample)` as kgen's
+    model of that name builds and compiles them by default (R1 on every
+    `r1_subsample`-th real image).
 
     Taken from a new kgen model, so the hand-written loops train whatever
     networks and R1 penalty kgen's defaults are at the time of the run.
     """
     model = _kgen_model(model_name, config)
     model.compile()
-    r1_rows = math.ceil(model.r1_batch_fraction * config.batch_size)
-    return model.generator, model.discriminator, model.r1_weight, r1_rows
+    return model.generator, model.discriminator, model.r1_weight, model.r1_subsample
 
 
 def _kgen_runner(model_name, config):
@@ -332,7 +330,7 @@ def _handwritten_runner(model_name, config):
     """`(run, settings)` for a plain TensorFlow loop (see `_kgen_runner`)."""
     import tensorflow as tf
 
-    generator, discriminator, r1_weight, r1_rows = _networks(model_name, config)
+    generator, discriminator, r1_weight, r1_subsample = _networks(model_name, config)
     d_optimizer = keras.optimizers.Adam(learning_rate=2e-4, beta_1=0.5)
     g_optimizer = keras.optimizers.Adam(learning_rate=2e-4, beta_1=0.5)
     # Built outside tf.function, which may not create variables after its
@@ -355,7 +353,7 @@ def _handwritten_runner(model_name, config):
                 tf.nn.softplus(fake_logits)
             )
             if r1_weight:  # R1 on the real images, as kgen.losses.r1_penalty
-                r1_images = real_images[:r1_rows]
+                r1_images = real_images[::r1_subsample]
                 with tf.GradientTape() as inner:
                     inner.watch(r1_images)
                     total = tf.reduce_sum(discriminator(r1_images, training=True))
@@ -396,7 +394,7 @@ def _plain_torch_runner(model_name, config):
     import torch
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    *networks, r1_weight, r1_rows = _networks(model_name, config)
+    *networks, r1_weight, r1_subsample = _networks(model_name, config)
     generator, discriminator = (torch_network(net).to(device) for net in networks)
     d_optimizer = torch.optim.Adam(
         discriminator.parameters(), lr=2e-4, betas=(0.5, 0.999)
@@ -415,7 +413,7 @@ def _plain_torch_runner(model_name, config):
             fake_logits, torch.zeros_like(fake_logits)
         )
         if r1_weight:  # R1 on the real images, as kgen.losses.r1_penalty
-            real = real_images[:r1_rows].detach().requires_grad_(True)
+            real = real_images[::r1_subsample].detach().requires_grad_(True)
             (grads,) = torch.autograd.grad(
                 discriminator(real).sum(), real, create_graph=True
             )

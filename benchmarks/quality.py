@@ -23,8 +23,8 @@ scored by the same code (TensorFlow backend only). `--variants` adds DCGAN
 rows that change the defaults, each `key=value,key=value` with keys of
 `kgen.DCGAN` (`normalization`, `spectral_normalization`, `dropout`,
 `kernel_size`, `base_filters`, `ema`), of `compile` (`loss`,
-`d_learning_rate`, `g_learning_rate`, `r1_weight`, ...) or `batch_size`;
-this is how the DCGAN's defaults were chosen. The DCGAN rows are scored
+`d_learning_rate`, `g_learning_rate`, `r1_weight`, `r1_subsample`, ...) or
+`batch_size`; this is how the DCGAN's defaults were chosen. The DCGAN rows are scored
 `--curve-points` times during their budget.
 
     python benchmarks/quality.py --budget-seconds 760 --models dcgan peer
@@ -67,6 +67,7 @@ COMPILE_KEYS = (
     "d_learning_rate",
     "g_learning_rate",
     "r1_weight",
+    "r1_subsample",
     "label_smoothing",
     "instance_noise",
     "augmentation",

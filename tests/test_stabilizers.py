@@ -288,7 +288,7 @@ def test_r1_weight_adds_half_gamma_times_the_penalty_to_d_loss(tiny_images):
     assert logs["g_loss"] == pytest.approx(np.logaddexp(0.0, -0.3), rel=1e-5)
 
 
-def test_r1_batch_fraction_takes_the_penalty_on_the_first_rows(tiny_images):
+def test_r1_subsample_takes_the_penalty_on_every_kth_row(tiny_images):
     # D(x) = w . x^2 + 0.3, so grad_x D = 2 w x differs from image to image.
     inputs = keras.Input((28, 28, 1))
     squares = keras.layers.Multiply()([inputs, inputs])
@@ -297,15 +297,14 @@ def test_r1_batch_fraction_takes_the_penalty_on_the_first_rows(tiny_images):
     w = np.random.default_rng(1).normal(0, 0.05, (28 * 28, 1)).astype("float32")
     critic.set_weights([w, np.array([0.3], "float32")])
     model = kgen.GAN(constant_generator(), critic, seed=3)
-    frozen(model, r1_weight=1.0, r1_batch_fraction=0.3)
-    # Rows of growing size: the first ceil(0.3 * 8) = 3 have smaller gradients.
-    images = (
-        tiny_images[:8] * (np.arange(1, 9, dtype="float32") / 8)[:, None, None, None]
-    )
+    frozen(model, r1_weight=1.0, r1_subsample=3)
+    # Rows 0, 3 and 6 of 8 are scaled down, so their gradients are smaller.
+    scale = np.where(np.arange(8) % 3 == 0, 0.25, 1.0).astype("float32")
+    images = tiny_images[:8] * scale[:, None, None, None]
     per_image = np.sum((2 * images.reshape(8, -1) * w[:, 0]) ** 2, axis=1)
     logs = step(model, images)
-    assert logs["r1_penalty"] == pytest.approx(per_image[:3].mean(), rel=1e-4)
-    assert per_image[:3].mean() < 0.5 * per_image.mean()
+    assert logs["r1_penalty"] == pytest.approx(per_image[::3].mean(), rel=1e-4)
+    assert per_image[::3].mean() < 0.5 * per_image.mean()
 
 
 # --- label smoothing -----------------------------------------------------------
@@ -449,7 +448,7 @@ def test_keras_file_keeps_the_stabilizer_settings(tmp_path):
     model.compile(
         d_learning_rate=4e-4,
         r1_weight=1.0,
-        r1_batch_fraction=0.5,
+        r1_subsample=2,
         label_smoothing=0.1,
         instance_noise=0.1,
         instance_noise_decay_steps=10,
@@ -459,7 +458,7 @@ def test_keras_file_keeps_the_stabilizer_settings(tmp_path):
     assert restored.ema == 0.99
     for key, value in {
         "r1_weight": 1.0,
-        "r1_batch_fraction": 0.5,
+        "r1_subsample": 2,
         "label_smoothing": 0.1,
         "instance_noise": 0.1,
         "instance_noise_decay_steps": 10,
@@ -495,12 +494,12 @@ def test_ema_zero_is_the_live_generator_at_every_step(tiny_images):
         ),
         (lambda: tiny_gan().compile(r1_weight=-1.0), "r1_weight must be >= 0"),
         (
-            lambda: tiny_gan().compile(r1_batch_fraction=0.0),
-            r"r1_batch_fraction must be in \(0, 1\]",
+            lambda: tiny_gan().compile(r1_subsample=0),
+            "r1_subsample must be a positive integer",
         ),
         (
-            lambda: tiny_gan().compile(r1_batch_fraction=1.5),
-            r"r1_batch_fraction must be in \(0, 1\]",
+            lambda: tiny_gan().compile(r1_subsample=0.25),
+            "r1_subsample must be a positive integer",
         ),
         (lambda: tiny_gan().compile(label_smoothing=1.0), "label_smoothing must be"),
         (

@@ -3,13 +3,10 @@
 `GAN` documents the arguments. `check_networks` checks the two networks
 against each other; `training_settings` checks `compile()`'s arguments and
 returns what the training step reads, `network_optimizer` picks each
-network's optimizer, `instance_noise_std` gives the step's noise level,
-`leading_rows` the real images the R1 penalty is computed on, and
+network's optimizer, `instance_noise_std` gives the step's noise level, and
 `averaged_copy`/`update_average` keep the exponential moving average of the
 generator (`GAN(ema=...)`).
 """
-
-import math
 
 import keras
 from keras import ops
@@ -94,7 +91,7 @@ def training_settings(
     loss,
     discriminator_steps,
     r1_weight,
-    r1_batch_fraction,
+    r1_subsample,
     label_smoothing,
     instance_noise,
     instance_noise_decay_steps,
@@ -131,9 +128,7 @@ def training_settings(
     if r1_weight is None:
         r1_weight = default_r1_weight
     r1_weight = check_below("r1_weight", r1_weight, 0.0)
-    r1_batch_fraction = check_number(
-        "r1_batch_fraction", r1_batch_fraction, 0.0, 1.0, low_inclusive=False
-    )
+    check_positive("r1_subsample", r1_subsample)
     label_smoothing = check_below("label_smoothing", label_smoothing, 0.0, 1.0)
     instance_noise = check_below("instance_noise", instance_noise, 0.0)
     if label_smoothing and not adversarial_loss.supports_label_smoothing:
@@ -152,23 +147,11 @@ def training_settings(
         "g_optimizer": g_optimizer,
         "discriminator_steps": discriminator_steps,
         "r1_weight": r1_weight,
-        "r1_batch_fraction": r1_batch_fraction,
+        "r1_subsample": r1_subsample,
         "label_smoothing": label_smoothing,
         "instance_noise": instance_noise,
         "instance_noise_decay_steps": instance_noise_decay_steps,
     }
-
-
-def leading_rows(images, fraction):
-    """The first `ceil(fraction * batch)` images of a batch, at least one."""
-    if fraction == 1.0:
-        return images
-    batch = ops.shape(images)[0]
-    if isinstance(batch, int):
-        return images[: max(1, math.ceil(fraction * batch))]
-    # A symbolic batch size (TensorFlow's last, partial batch).
-    count = ops.ceil(fraction * ops.cast(batch, "float32"))
-    return images[: ops.maximum(1, ops.cast(count, "int32"))]
 
 
 def loss_scale_factor(dtype_policy, factor):
