@@ -42,9 +42,9 @@ class DCGAN(GAN):
     README's DCGAN table); pass `d_learning_rate`/`g_learning_rate` for
     others. It also adds the R1 penalty (`r1_weight=1.0`, Mescheder et al.
     2018) to the discriminator's loss, which replaces the paper's batch norm
-    in D: at equal training time it lowered the FID by about a quarter
-    (README); `compile(r1_weight=0)` with `DCGAN(normalization="batch")` is
-    the paper's discriminator.
+    in D: after 760 s of training on a CPU it lowered the kgen FID from 15.6
+    to 10.6 (README); `compile(r1_weight=0)` with
+    `DCGAN(normalization="batch")` is the paper's discriminator.
 
     Example:
 
