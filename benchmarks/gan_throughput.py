@@ -6,8 +6,8 @@ JAX, PyTorch) at kgen's default `compile()` settings, side by side with two
 hand-written loops that train the same networks with two Adam(2e-4,
 beta_1=0.5) optimizers, the non-saturating loss on logits, kgen's default R1
 penalty where the model has one (the DCGAN: `r1_weight=1.0`, a second
-forward and a double backward pass through D on the first quarter of the
-real images, `r1_subsample=4`) and the same input pipeline:
+forward and a double backward pass through D on every 4th real image,
+`r1_subsample=4`) and the same input pipeline:
 
 - hand-written TF: `tf.GradientTape` + `tf.function` on the networks the
   `kgen.networks` builders (MLP GAN) and `kgen.DCGAN()` (DCGAN) build;
