@@ -367,8 +367,7 @@ class GAN(GenerativeModel):
             {"label_smoothing": self.label_smoothing} if self.label_smoothing else {}
         )
 
-        def critic(images, training=True):
-            return self._discriminate(images, conditions, training=training)
+        critic = self._critic(conditions)
 
         def loss_fn():
             real_logits = critic(real_images)
@@ -397,11 +396,15 @@ class GAN(GenerativeModel):
         stride = self.r1_subsample
         if conditions is not None:
             conditions = conditions[::stride]
+        return losses.r1_penalty(self._critic(conditions), real_images[::stride])
+
+    def _critic(self, conditions):
+        """`critic(images, training=True)`: D's logits given `conditions`."""
 
         def critic(images, training=True):
             return self._discriminate(images, conditions, training=training)
 
-        return losses.r1_penalty(critic, real_images[::stride])
+        return critic
 
     def _generator_step(self, conditions, batch_size, noise_std):
         z = self._sample_latent(batch_size)
