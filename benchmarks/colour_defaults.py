@@ -68,22 +68,18 @@ def crops(pictures, count, rng):
 
 
 def read_pictures():
-    from PIL import Image
-
+    """The shared pictures, each resized to WIDTH px wide, in [-1, 1]."""
     pictures = []
     for path in sorted(SHARED_IMAGES.glob("*.jpg")):
-        image = Image.open(path).convert("RGB")
-        height = round(image.height * WIDTH / image.width)
-        image = image.resize((WIDTH, height), Image.BICUBIC)
-        pictures.append(np.asarray(image, "float32") / 127.5 - 1.0)
+        picture = kgen.images.read_image(path)
+        height = round(picture.shape[0] * WIDTH / picture.shape[1])
+        pictures.append(kgen.images.resize(picture, (height, WIDTH)) * 2.0 - 1.0)
     return pictures
 
 
 def main(config: Config) -> dict:
     if not SHARED_IMAGES.is_dir():
         sys.exit(f"Skipped: {SHARED_IMAGES} is absent (../shared beside the repo).")
-    import tensorflow as tf
-
     rng = np.random.default_rng(config.seed)
     pictures = read_pictures()
     train = crops(pictures, config.crops_per_picture, rng)
@@ -98,13 +94,9 @@ def main(config: Config) -> dict:
     reference = features(crops(pictures, 250, rng))
     floor = frechet_distance(reference, features(crops(pictures, 250, rng)))
     print(f"{len(train)} training crops of {len(pictures)} pictures; floor {floor:.1f}")
-    dataset = (
-        tf.data.Dataset.from_tensor_slices(train)
-        .shuffle(len(train), seed=config.seed)
-        .batch(BATCH, drop_remainder=True)
-        .repeat()
-        .prefetch(2)
-    )
+    dataset = kgen.data.from_numpy(
+        train, batch_size=BATCH, seed=config.seed, drop_remainder=True
+    ).repeat()
     steps = config.images // 2 // BATCH
     results = {}
     for name, (model_arguments, compile_arguments) in VARIANTS.items():
