@@ -468,6 +468,23 @@ def test_keras_file_keeps_the_stabilizer_settings(tmp_path):
     assert "r1_penalty" in [metric.name for metric in restored.metrics]
 
 
+def test_every_ema_above_the_warm_up_averages_alike(tiny_images):
+    """The warm-up decay (1 + t) / (10 + t) binds until it reaches `ema`
+    (after ~9,000 updates for 0.999), as the GAN docstring says."""
+    averages = {}
+    for ema in (0.999, 0.9999, 0.2):
+        keras.utils.set_random_seed(0)  # the same initial weights
+        model = tiny_gan(ema=ema)
+        model.compile()
+        train(model, tiny_images, batch_size=8, epochs=1)
+        assert number(model.g_optimizer.iterations) == 4
+        averages[ema] = weights_of(model.ema_generator)
+    for slow, slower in zip(averages[0.999], averages[0.9999], strict=True):
+        np.testing.assert_array_equal(slow, slower)
+    # 0.2 is below the warm-up from the 3rd update on: a different average.
+    assert distance(averages[0.2], averages[0.999]) > 1e-4
+
+
 def test_ema_zero_is_the_live_generator_at_every_step(tiny_images):
     model = tiny_gan(ema=0.0)
     # Keras' PyTorch trainer only runs steps_per_execution=1.
