@@ -432,3 +432,30 @@ def test_dcgan_files_from_before_generator_filters_still_load():
     restored = kgen.DCGAN.from_config(config)
     assert restored.generator_filters == 4
     assert _last_hidden_filters(restored.generator) == 4
+
+
+def _coarse_convolutions(discriminator):
+    return [x for x in discriminator.layers if getattr(x, "strides", None) == (1, 1)]
+
+
+def test_dcgan_discriminator_has_one_coarse_convolution_by_default_and_saves_it():
+    model = tiny_model("dcgan")
+    assert model.coarse_convolutions == 1
+    assert [x.kernel_size for x in _coarse_convolutions(model.discriminator)] == [
+        (3, 3)
+    ]
+    deeper = tiny_model("dcgan", coarse_convolutions=2)
+    config = deeper.get_config()
+    assert config["coarse_convolutions"] == 2
+    restored = kgen.DCGAN.from_config(config)
+    assert restored.get_config() == config
+    assert len(_coarse_convolutions(restored.discriminator)) == 2
+
+
+def test_dcgan_files_from_before_coarse_convolutions_still_load():
+    # Such files had no key, and a discriminator without them.
+    config = tiny_model("dcgan", coarse_convolutions=0).get_config()
+    del config["coarse_convolutions"]
+    restored = kgen.DCGAN.from_config(config)
+    assert restored.coarse_convolutions == 0
+    assert not _coarse_convolutions(restored.discriminator)

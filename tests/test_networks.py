@@ -44,6 +44,34 @@ def test_dcgan_kernel_size_and_dropout_shape_the_networks():
     )
 
 
+@pytest.mark.parametrize("image_shape", [(28, 28, 1), (32, 32, 3)])
+def test_dcgan_coarse_convolutions_add_3x3_convolutions_at_the_coarsest_size(
+    image_shape,
+):
+    discriminator = networks.dcgan_discriminator(
+        image_shape=image_shape, base_filters=4, coarse_convolutions=2
+    )
+    convolutions = [
+        (layer.kernel_size, layer.strides, layer.filters)
+        for layer in discriminator.layers
+        if hasattr(layer, "kernel_size")
+    ]
+    strided = [((4, 4), (2, 2), 4 * 2**step) for step in range(len(convolutions) - 2)]
+    widest = strided[-1][2]
+    assert convolutions == strided + [((3, 3), (1, 1), widest)] * 2
+    images = np.zeros((2, *image_shape), "float32")
+    assert tuple(discriminator(images).shape) == (2, 1)
+    # The builder's default is the DCGAN paper's discriminator, without them.
+    plain = networks.dcgan_discriminator(image_shape=image_shape, base_filters=4)
+    assert len([x for x in plain.layers if hasattr(x, "kernel_size")]) == len(strided)
+
+
+@pytest.mark.parametrize("value", [-1, 1.5, True, "1"])
+def test_dcgan_coarse_convolutions_must_be_a_whole_number(value):
+    with pytest.raises(ValueError, match="coarse_convolutions must be a whole number"):
+        networks.dcgan_discriminator(coarse_convolutions=value)
+
+
 def test_mlp_networks_are_the_classic_sizes():
     generator = networks.mlp_generator()
     dense_units = [layer.units for layer in generator.layers if hasattr(layer, "units")]

@@ -12,7 +12,12 @@ from kgen.networks.conditioning import (
     spectrally_normalized,
 )
 from kgen.networks.precision import float32_output
-from kgen.networks.validation import check_image_shape, check_positive, check_rate
+from kgen.networks.validation import (
+    check_image_shape,
+    check_positive,
+    check_rate,
+    is_int,
+)
 
 _NORMALIZATIONS = ("batch", "layer", "none")
 
@@ -113,6 +118,7 @@ def dcgan_discriminator(
     spectral_normalization: bool = False,
     kernel_size: int = 4,
     dropout: float = 0.0,
+    coarse_convolutions: int = 0,
     name: str = "discriminator",
 ) -> keras.Model:
     """Builds `image -> logit` with stride-2 convolutions and LeakyReLU.
@@ -129,6 +135,9 @@ def dcgan_discriminator(
     `kernel_size` is the convolutions' (square) kernel; `dropout` > 0 adds
     dropout of that rate after every activation (as TensorFlow's DCGAN
     tutorial does), which slows the discriminator's memorising of small sets.
+    `coarse_convolutions` adds that many stride-1 3x3 convolutions (as wide as
+    the last strided one, normalised and activated like it) at the coarsest
+    resolution, before the logit: 7x7 for 28x28 images, where they are cheap.
 
     Example:
 
@@ -143,6 +152,10 @@ def dcgan_discriminator(
     check_positive("base_filters", base_filters)
     check_positive("kernel_size", kernel_size)
     check_rate("dropout", dropout)
+    if not is_int(coarse_convolutions) or coarse_convolutions < 0:
+        raise ValueError(
+            f"coarse_convolutions must be a whole number >= 0, got {coarse_convolutions!r}"
+        )
     check_conditioning(num_classes, conditioning)
     image_shape = check_image_shape(image_shape)
     steps = num_upsamplings(image_shape)
@@ -158,11 +171,13 @@ def dcgan_discriminator(
     )(x)
     x = activation(x)
     filters = base_filters
-    for step in range(1, steps):
-        filters *= 2
+    # (kernel size, stride) of the convolutions after the first.
+    convolutions = [(kernel_size, 2)] * (steps - 1) + [(3, 1)] * coarse_convolutions
+    for step, (size, strides) in enumerate(convolutions, start=1):
+        filters *= strides
         x = spectrally_normalized(
             layers.Conv2D(
-                filters, kernel_size, strides=2, padding="same", use_bias=False
+                filters, size, strides=strides, padding="same", use_bias=False
             ),
             spectral_normalization,
         )(x)

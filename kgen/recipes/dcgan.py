@@ -21,6 +21,11 @@ class DCGANConfig(DigitConfig):
     generator_filters: int | None = setting(
         None, "generator width (default: --base-filters)"
     )
+    coarse_convolutions: int = setting(
+        1,
+        "3x3 convolutions at the discriminator's coarsest resolution",
+        check="non-negative",
+    )
 
 
 def build_model(config: DCGANConfig) -> kgen.DCGAN:
@@ -30,6 +35,7 @@ def build_model(config: DCGANConfig) -> kgen.DCGAN:
         latent_dim=config.latent_dim,
         base_filters=config.base_filters,
         generator_filters=config.generator_filters,
+        coarse_convolutions=config.coarse_convolutions,
         seed=config.seed,
     )
     # Batch norm over the global batch under --distributed, as on one device.
