@@ -49,6 +49,7 @@ def main(config: Config) -> kgen.DCGAN:
             latent_dim=config.latent_dim,
             base_filters=config.base_filters,
             generator_filters=config.generator_filters,
+            coarse_convolutions=config.coarse_convolutions,
             seed=config.seed,
         )
         # Batch norm over the global batch, as on one device (TensorFlow).

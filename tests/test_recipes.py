@@ -72,6 +72,19 @@ def test_recipe_trains_and_writes_its_artefacts(name, tmp_path, capsys):
         assert "log p(x) (IWAE, k=4)" in printed
 
 
+def test_dcgan_recipe_builds_the_model_kgen_train_builds(tmp_path):
+    # The script spells its model out for readers; its settings must reach it
+    # as they reach kgen.recipes.dcgan.build_model (`kgen train dcgan`).
+    changed = dict(generator_filters=8, coarse_convolutions=0)
+    model = run_recipe("dcgan_mnist", tmp_path, **changed)
+    config = dataclasses.replace(
+        load_recipe("dcgan_mnist").Config(), **TINY["dcgan_mnist"], **changed
+    )
+    built = kgen.recipes.dcgan.build_model(config).get_config()
+    assert {**model.get_config(), "name": None} == {**built, "name": None}
+    assert model.coarse_convolutions == 0 and model.generator_filters == 8
+
+
 def test_recipe_stops_at_its_time_budget_and_still_saves(tmp_path, capsys):
     model = run_recipe("dcgan_mnist", tmp_path, epochs=10_000, time_budget=3.0)
     printed = capsys.readouterr().out
