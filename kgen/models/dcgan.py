@@ -37,10 +37,10 @@ class DCGAN(GAN):
         dropout: dropout rate after the discriminator's activations.
         coarse_convolutions: stride-1 3x3 convolutions the discriminator
             adds at its coarsest resolution (7x7 for 28x28 images), before
-            its logit. Default 1: the extra depth in D cost 0.71x the images
-            per second and still lowered the kgen FID after 380 s of
-            training on a CPU from 11.9 to 10.0 (README, DCGAN table); 0 is
-            the DCGAN paper's discriminator.
+            its logit. Default 1: on a 2-core CPU the extra depth in D cost
+            0.72x the images per second, yet lowered the kgen FID after
+            190 s of training from ~15 to 11-12 and matched 0 from 380 s
+            on (README, DCGAN tables); 0 is the DCGAN paper's discriminator.
 
     `compile()` defaults to `Adam(1e-3, beta_1=0.5)` for both networks, five
     times the paper's 2e-4: with the generator's average (`ema`), it reached
