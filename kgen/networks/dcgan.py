@@ -136,8 +136,9 @@ def dcgan_discriminator(
     dropout of that rate after every activation (as TensorFlow's DCGAN
     tutorial does), which slows the discriminator's memorising of small sets.
     `coarse_convolutions` adds that many stride-1 3x3 convolutions (as wide as
-    the last strided one, normalised and activated like it) at the coarsest
-    resolution, before the logit: 7x7 for 28x28 images, where they are cheap.
+    the last strided one, and normalised, spectrally normalised and activated
+    as it is) at the coarsest resolution, before the logit: 7x7 for 28x28
+    images, where they are cheap.
 
     Example:
 
