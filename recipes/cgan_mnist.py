@@ -20,7 +20,7 @@ from kgen.logs import silence_frameworks
 silence_frameworks(verbose="--verbose" in sys.argv)
 
 import kgen
-from kgen.recipes import IMAGE_SHAPE, digit_data, print_sample_quality
+from kgen.recipes import digit_data, print_sample_quality
 
 # Every setting, with its default and help: the flags of this script and of
 # `kgen train cgan`.
@@ -41,26 +41,9 @@ def main(config: Config) -> kgen.ConditionalGAN:
     # (TensorFlow MultiWorkerMirroredStrategy, JAX DataParallel); each
     # feeds its rows of every global batch, and only worker 0 writes.
     with kgen.distributed.training_scope(config.distributed):
-        # The model: DCGAN networks that also see the label, G(z, c) and D(x, c).
-        model = kgen.ConditionalGAN(
-            kgen.networks.dcgan_generator(
-                config.latent_dim,
-                IMAGE_SHAPE,
-                config.base_filters,
-                num_classes=config.num_classes,
-            ),
-            kgen.networks.dcgan_discriminator(
-                IMAGE_SHAPE,
-                config.base_filters,
-                num_classes=config.num_classes,
-                conditioning=config.conditioning,
-            ),
-            num_classes=config.num_classes,
-            seed=config.seed,
-        )
-        # Batch norm over the global batch, as on one device (TensorFlow).
-        kgen.distributed.synchronize_batch_norm(model, config.distributed)
-        model.compile()
+        # The model, as `kgen train cgan` builds it: DCGAN networks that also
+        # see the label, G(z, c) and D(x, c).
+        model = kgen.recipes.cgan.build_model(config)
         # The data: (digits in [-1, 1], labels); --held-out kept apart for the score.
         train, held_out = digit_data(config, with_labels=True)
         model.fit(

@@ -22,7 +22,7 @@ from kgen.logs import silence_frameworks
 silence_frameworks(verbose="--verbose" in sys.argv)
 
 import kgen
-from kgen.recipes import IMAGE_SHAPE, digit_data, print_sample_quality
+from kgen.recipes import digit_data, print_sample_quality
 
 # Every setting, with its default and help: the flags of this script and of
 # `kgen train dcgan`.
@@ -43,18 +43,10 @@ def main(config: Config) -> kgen.DCGAN:
     # (TensorFlow MultiWorkerMirroredStrategy, JAX DataParallel); each
     # feeds its rows of every global batch, and only worker 0 writes.
     with kgen.distributed.training_scope(config.distributed):
-        # The model: the DCGAN paper's networks, sized for 28x28x1 digits.
-        model = kgen.DCGAN(
-            image_shape=IMAGE_SHAPE,
-            latent_dim=config.latent_dim,
-            base_filters=config.base_filters,
-            generator_filters=config.generator_filters,
-            coarse_convolutions=config.coarse_convolutions,
-            seed=config.seed,
-        )
-        # Batch norm over the global batch, as on one device (TensorFlow).
-        kgen.distributed.synchronize_batch_norm(model, config.distributed)
-        model.compile()  # Adam(1e-3, beta_1=0.5) for D and G, EMA generator
+        # The model, as `kgen train dcgan` builds it: kgen.DCGAN sized for
+        # 28x28x1 digits from the flags, compiled with its defaults (Adam
+        # 1e-3, beta_1=0.5 for D and G, R1 on D, EMA generator).
+        model = kgen.recipes.dcgan.build_model(config)
         # The data: digits in [-1, 1]; --held-out of them kept apart for the score.
         train, held_out = digit_data(config)
         model.fit(

@@ -42,13 +42,9 @@ def main(config: Config) -> kgen.GAN:
     # (TensorFlow MultiWorkerMirroredStrategy, JAX DataParallel); each
     # feeds its rows of every global batch, and only worker 0 writes.
     with kgen.distributed.training_scope(config.distributed):
-        # The model: MLPs z -> 128 -> 256 -> 784 and 784 -> 256 -> 128 -> 1.
-        model = kgen.GAN(
-            kgen.networks.mlp_generator(latent_dim=config.latent_dim),
-            kgen.networks.mlp_discriminator(),
-            seed=config.seed,
-        )
-        model.compile()  # Adam(2e-4, beta_1=0.5) for D and G
+        # The model, as `kgen train gan` builds it: MLPs z -> 128 -> 256 -> 784
+        # and 784 -> 256 -> 128 -> 1, Adam(2e-4, beta_1=0.5) for D and G.
+        model = kgen.recipes.gan.build_model(config)
         # The data: digits in [-1, 1]; --held-out of them kept apart for the score.
         train, held_out = digit_data(config)
         model.fit(

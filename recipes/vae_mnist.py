@@ -22,12 +22,7 @@ from kgen.logs import silence_frameworks
 silence_frameworks(verbose="--verbose" in sys.argv)
 
 import kgen
-from kgen.recipes import (
-    IMAGE_SHAPE,
-    digit_data,
-    print_log_likelihood,
-    print_sample_quality,
-)
+from kgen.recipes import digit_data, print_log_likelihood, print_sample_quality
 
 # Every setting, with its default and help: the flags of this script and of
 # `kgen train vae`.
@@ -48,19 +43,9 @@ def main(config: Config) -> kgen.VAE:
     # (TensorFlow MultiWorkerMirroredStrategy, JAX DataParallel); each
     # feeds its rows of every global batch, and only worker 0 writes.
     with kgen.distributed.training_scope(config.distributed):
-        # The model: an encoder to q(z | x) and a decoder to p(x | z).
-        if config.architecture == "mlp":
-            encoder, decoder = kgen.networks.mlp_encoder, kgen.networks.mlp_decoder
-        else:
-            encoder, decoder = kgen.networks.conv_encoder, kgen.networks.conv_decoder
-        model = kgen.VAE(
-            encoder(IMAGE_SHAPE, config.latent_dim),
-            decoder(config.latent_dim, IMAGE_SHAPE),
-            likelihood=config.likelihood,
-            beta=config.beta,
-            seed=config.seed,
-        )
-        model.compile()
+        # The model, as `kgen train vae` builds it: an encoder to q(z | x) and
+        # a decoder to p(x | z).
+        model = kgen.recipes.vae.build_model(config)
         # The data: digits (binarised anew each epoch with --binarize); the
         # --held-out ones validate, and score the model at the end.
         train, held_out = digit_data(config, binarize=config.binarize)

@@ -73,8 +73,8 @@ def test_recipe_trains_and_writes_its_artefacts(name, tmp_path, capsys):
 
 
 def test_dcgan_recipe_builds_the_model_kgen_train_builds(tmp_path):
-    # The script spells its model out for readers; its settings must reach it
-    # as they reach kgen.recipes.dcgan.build_model (`kgen train dcgan`).
+    # Its flags must reach the model as they do under `kgen train dcgan`
+    # (kgen.recipes.dcgan.build_model); a spelled-out copy once dropped one.
     changed = dict(generator_filters=8, coarse_convolutions=0)
     model = run_recipe("dcgan_mnist", tmp_path, **changed)
     config = dataclasses.replace(

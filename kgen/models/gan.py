@@ -47,8 +47,8 @@ class GAN(GenerativeModel):
             0): the clone starts as a copy of the generator and the warm-up
             keeps it from dwelling on the random initial weights in short
             runs. The warm-up reaches 0.999 only after ~9,000 updates, so
-            until then every `ema` of 0.999 or more averages alike (a DCGAN
-            on a 2-core CPU makes ~12,000 in 760 s). Non-trainable weights
+            until then every `ema` of 0.999 or more averages alike (the
+            default DCGAN makes ~9,000 in 760 s on a 2-core CPU). Non-trainable weights
             (batch-norm statistics) are copied.
             `generate()`, `call()`/`predict` and the exported `generate` signature then use
             the averaged generator; `generate(..., use_ema=False)` samples the
