@@ -63,9 +63,14 @@ def export_saved_model(model, filepath, verbose=None):
             _export_in_tensorflow_child(model, partial)
         else:
             archive = keras.export.ExportArchive()
-            # Track the model once: every endpoint runs on its variables
-            # (tracking a sub-network again would duplicate them on JAX).
-            archive.track(model)
+            # On TensorFlow, add_endpoint keeps the variables the endpoints
+            # read, and only those: a GAN's SavedModel holds its sampling
+            # generator, not its discriminator (tracking the model would add
+            # every variable, and those the endpoints read a second time).
+            # JAX's endpoints run on tracked variables: the layers they read.
+            if keras.backend.backend() == "jax":
+                for layer in model.export_layers():
+                    archive.track(layer)
             for name, function, input_signature in endpoints:
                 if ranges:
                     function = _with_range_checks(function, ranges)

@@ -276,3 +276,16 @@ def test_served_adain_refuses_alpha_outside_zero_one(served):
         "nan refused True",
         "0.5 ok True",
     ]
+
+
+@pytest.mark.parametrize("name", ["gan", "dcgan", "cgan"])
+def test_gan_saved_models_hold_the_sampling_generator_and_nothing_else(served, name):
+    import tensorflow as tf
+
+    models, _, dirs = served
+    saved = tf.train.load_checkpoint(f"{dirs[name]}/variables/variables")
+    shapes = saved.get_variable_to_shape_map()
+    shapes.pop("_CHECKPOINTABLE_OBJECT_GRAPH")
+    # Neither the discriminator nor a second copy of any generator variable.
+    want = [v.shape for v in models[name].sampling_generator.variables]
+    assert sorted(map(tuple, shapes.values())) == sorted(map(tuple, want))

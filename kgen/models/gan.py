@@ -437,6 +437,10 @@ class GAN(GenerativeModel):
         """`generate(z) -> {"images"}` (also the default signature)."""
         return [("generate", lambda z: {"images": self(z)}, self._serving_signature())]
 
+    def export_layers(self):
+        """The sampling generator: what `generate` runs."""
+        return [self.sampling_generator]
+
     def get_config(self):
         config = super().get_config()
         config.update(

@@ -245,6 +245,14 @@ class Model(keras.Model):
         """
         return []
 
+    def export_layers(self) -> list:
+        """The layers whose variables `export_endpoints`' functions read.
+
+        A JAX export tracks these (TensorFlow finds them by itself); e.g. a
+        GAN's sampling generator, so its discriminator is not written.
+        """
+        return [self]
+
     def export_input_ranges(self) -> dict:
         """`{argument: (low, high)}`: served inputs that must lie in a range.
 
