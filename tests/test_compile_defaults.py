@@ -189,3 +189,30 @@ def test_default_settings_train(tiny_images):
     model.compile()
     history = model.fit(tiny_images, batch_size=8, epochs=1, verbose=0)
     assert all(np.isfinite(values[-1]) for values in history.history.values())
+
+
+@pytest.mark.parametrize(
+    "penalty", [{"r1_weight": 1.0}, {"r1_weight": 0.0, "loss": "wasserstein"}]
+)
+def test_jit_compile_gives_way_on_torch_to_penalties_it_cannot_differentiate(
+    tiny_images, penalty
+):
+    """torch.compile cannot differentiate twice: warned, dropped, trains eagerly."""
+    model = tiny_model("dcgan")
+    if BACKEND != "torch":
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            model.compile(jit_compile=True, **penalty)
+        assert model.jit_compile is True
+        return
+    with pytest.warns(UserWarning, match="cannot differentiate twice"):
+        model.compile(jit_compile=True, **penalty)
+    assert model.jit_compile is False
+    history = model.fit(tiny_images[:8], batch_size=8, epochs=1, verbose=0)
+    assert np.isfinite(history.history["d_loss"][-1])
+    # Without a penalty, the user's jit_compile=True stands.
+    model = tiny_model("dcgan")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model.compile(jit_compile=True, r1_weight=0.0)
+    assert model.jit_compile is True

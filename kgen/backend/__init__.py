@@ -45,6 +45,7 @@ only with a GPU).
 """
 
 import importlib
+import warnings
 
 import keras
 from keras import ops
@@ -171,7 +172,9 @@ def compile_settings(model, kwargs: dict) -> dict:
       under XLA there). Also `"auto"` under `tf.distribute` (Keras' rule: no
       XLA) and with `run_eagerly=True`. On JAX, `"auto"` (every step is XLA-compiled);
       on PyTorch, `"auto"` (eager: `torch.compile` compiled kgen's steps for
-      over a minute and then ran them slower). Where a layer cannot be
+      over a minute and then ran them slower; `True` is dropped, with a
+      warning, for steps that differentiate twice, which `torch.compile`
+      cannot: R1 and gradient penalties). Where a layer cannot be
       compiled, Keras warns "Model doesn't support `jit_compile=True`" and
       trains without XLA.
     - `steps_per_execution`: on TensorFlow, `DENSE_STEPS_PER_EXECUTION` for
@@ -190,10 +193,33 @@ def compile_settings(model, kwargs: dict) -> dict:
     convolutional = on_tensorflow and _has_convolutions(model)
     if "jit_compile" not in settings:
         settings["jit_compile"] = _default_jit_compile(convolutional)
+    _check_torch_compile(model, settings)
     if "steps_per_execution" not in settings:
         dense = on_tensorflow and not convolutional
         settings["steps_per_execution"] = DENSE_STEPS_PER_EXECUTION if dense else 1
     return settings
+
+
+def _check_torch_compile(model, settings):
+    """Drops `jit_compile=True` on PyTorch for steps that differentiate twice.
+
+    `torch.compile`'s autograd cannot take a gradient of a gradient, which
+    the R1 and Wasserstein gradient penalties need (a `RuntimeError` in the
+    first step otherwise): warn, and train eagerly.
+    """
+    if keras.backend.backend() != "torch" or settings.get("jit_compile") is not True:
+        return
+    differentiates_twice = getattr(model, "differentiates_twice", None)
+    if differentiates_twice is None or not differentiates_twice():
+        return
+    warnings.warn(
+        f"{type(model).__name__}: jit_compile=True is ignored on PyTorch, whose "
+        f"torch.compile cannot differentiate twice as the R1 or gradient "
+        f"penalty needs; training runs eagerly (compile with r1_weight=0 and "
+        f"a loss without gradient penalty to use torch.compile).",
+        stacklevel=5,
+    )
+    settings["jit_compile"] = False
 
 
 def _default_jit_compile(convolutional_on_tensorflow):

@@ -260,6 +260,10 @@ class GAN(GenerativeModel):
         # Keras' own scaling would wrap the MultiOptimizer and reset them.
         self.compile_with(optimizer, {**kwargs, "auto_scale_loss": False}, recorded)
 
+    def differentiates_twice(self):
+        """R1 and the Wasserstein loss' gradient penalty differentiate D's input gradient."""
+        return bool(self.r1_weight or self.adversarial_loss.gradient_penalty_weight)
+
     @property
     def metrics(self):
         trackers = [

@@ -90,6 +90,10 @@ class Model(keras.Model):
         check_optimizer("optimizer", optimizer)
         self.compile_with(optimizer, kwargs, {"optimizer": optimizer, **kwargs})
 
+    def differentiates_twice(self) -> bool:
+        """Whether a training step takes a gradient of a gradient (penalties)."""
+        return False
+
     def compile_with(self, optimizer, kwargs, recorded):
         """`keras.Model.compile(optimizer, **kwargs)` with kgen's defaults.
 
