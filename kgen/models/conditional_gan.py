@@ -69,8 +69,9 @@ class ConditionalGAN(GAN):
         images, labels, _ = keras.utils.unpack_x_y_sample_weight(data)
         if labels is None:
             raise ValueError(
-                "ConditionalGAN trains on (images, labels) batches; load data "
-                "with kgen.data.load(..., with_labels=True)"
+                "ConditionalGAN trains on (images, labels) batches, got images "
+                "alone; load data with kgen.data.load(..., with_labels=True), "
+                "or pass arrays as fit(images, labels)"
             )
         return check_training_images(images, self.image_shape), ops.cast(
             labels, "int32"
