@@ -262,7 +262,10 @@ class GAN(GenerativeModel):
 
     def differentiates_twice(self):
         """R1 and the Wasserstein loss' gradient penalty differentiate D's input gradient."""
-        return bool(self.r1_weight or self.adversarial_loss.gradient_penalty_weight)
+        # Set by compile(), which asks this.
+        loss = getattr(self, "adversarial_loss", None)
+        penalty = getattr(loss, "gradient_penalty_weight", 0.0)
+        return bool(getattr(self, "r1_weight", 0.0) or penalty)
 
     @property
     def metrics(self):
