@@ -67,8 +67,10 @@ def test_dcgan_coarse_convolutions_add_3x3_convolutions_at_the_coarsest_size(
 
 
 @pytest.mark.parametrize("value", [-1, 1.5, True, "1"])
-def test_dcgan_coarse_convolutions_must_be_a_whole_number(value):
-    with pytest.raises(ValueError, match="coarse_convolutions must be a whole number"):
+def test_dcgan_coarse_convolutions_must_be_a_non_negative_integer(value):
+    with pytest.raises(
+        ValueError, match="coarse_convolutions must be a non-negative integer"
+    ):
         networks.dcgan_discriminator(coarse_convolutions=value)
 
 

@@ -14,9 +14,9 @@ from kgen.networks.conditioning import (
 from kgen.networks.precision import float32_output
 from kgen.networks.validation import (
     check_image_shape,
+    check_non_negative,
     check_positive,
     check_rate,
-    is_int,
 )
 
 _NORMALIZATIONS = ("batch", "layer", "none")
@@ -153,10 +153,7 @@ def dcgan_discriminator(
     check_positive("base_filters", base_filters)
     check_positive("kernel_size", kernel_size)
     check_rate("dropout", dropout)
-    if not is_int(coarse_convolutions) or coarse_convolutions < 0:
-        raise ValueError(
-            f"coarse_convolutions must be a whole number >= 0, got {coarse_convolutions!r}"
-        )
+    check_non_negative("coarse_convolutions", coarse_convolutions)
     check_conditioning(num_classes, conditioning)
     image_shape = check_image_shape(image_shape)
     steps = num_upsamplings(image_shape)

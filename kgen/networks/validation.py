@@ -20,6 +20,15 @@ def check_positive(name: str, value) -> None:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
 
 
+def check_non_negative(name: str, value) -> None:
+    """Raises a ValueError naming `name` unless `value` is an integer >= 0.
+
+    The same types pass as for `check_positive`.
+    """
+    if not is_int(value) or value < 0:
+        raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+
+
 def check_image_shape(image_shape) -> tuple:
     """Returns `image_shape` as a tuple `(height, width, channels)` or raises."""
     try:
