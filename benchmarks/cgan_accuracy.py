@@ -72,12 +72,13 @@ def main(config: Config) -> float:
     if not Path(config.images).is_file():
         sys.exit(f"Skipped: {config.images} is absent (../shared beside the repo).")
     images, labels = real_digits(config.images)
-    cut = len(images) - config.held_out
+    # The cGAN recipe holds out the same digits.
+    train, test = kgen.data.held_out_split(len(images), config.held_out)
     classifier = kgen.classifier.train_digit_classifier(
-        images[:cut], labels[:cut], epochs=config.classifier_epochs, seed=config.seed
+        images[train], labels[train], epochs=config.classifier_epochs, seed=config.seed
     )
     real_accuracy = np.mean(
-        classifier.predict(images[cut:], verbose=0).argmax(-1) == labels[cut:]
+        classifier.predict(images[test], verbose=0).argmax(-1) == labels[test]
     )
     print(
         f"classifier accuracy on {config.held_out} held-out real digits: {real_accuracy:.1%}"

@@ -5,9 +5,10 @@ Measures training images/second of the classic MLP `kgen.GAN` and of
 JAX, PyTorch) at kgen's default `compile()` settings, side by side with two
 hand-written loops that train the same networks with two Adam(2e-4,
 beta_1=0.5) optimizers, the non-saturating loss on logits, kgen's default R1
-penalty where the model has one (the DCGAN: `r1_weight=1.0`, a second
-forward and a double backward pass through D on every 4th real image,
-`r1_subsample=4`) and the same input pipeline:
+and R2 penalties where the model has them (the DCGAN: `r1_weight=1.0` and
+`r2_weight=1.0`, a second forward and a double backward pass through D on
+every 4th real and every 4th generated image, `r1_subsample=4`) and the same
+input pipeline:
 
 - hand-written TF: `tf.GradientTape` + `tf.function` on the networks the
   `kgen.networks` builders (MLP GAN) and `kgen.DCGAN()` (DCGAN) build;
@@ -297,16 +298,18 @@ def _kgen_model(model_name, config):
 
 
 def _networks(model_name, config):
-    """Fresh `(generator, discriminator, r1_weight, r1_subsample)` as kgen's
-    model of that name builds and compiles them by default (R1 on every
-    `r1_subsample`-th real image).
+    """Fresh `(generator, discriminator, penalties)` as kgen's model of that
+    name builds and compiles them by default; `penalties` is
+    `(r1_weight, r2_weight, r1_subsample)` (R1 on every `r1_subsample`-th
+    real image, R2 on every `r1_subsample`-th fake).
 
     Taken from a new kgen model, so the hand-written loops train whatever
-    networks and R1 penalty kgen's defaults are at the time of the run.
+    networks and penalties kgen's defaults are at the time of the run.
     """
     model = _kgen_model(model_name, config)
     model.compile()
-    return model.generator, model.discriminator, model.r1_weight, model.r1_subsample
+    penalties = (model.r1_weight, model.r2_weight, model.r1_subsample)
+    return model.generator, model.discriminator, penalties
 
 
 def _kgen_runner(model_name, config):
@@ -330,7 +333,7 @@ def _handwritten_runner(model_name, config):
     """`(run, settings)` for a plain TensorFlow loop (see `_kgen_runner`)."""
     import tensorflow as tf
 
-    generator, discriminator, r1_weight, r1_subsample = _networks(model_name, config)
+    generator, discriminator, penalties = _networks(model_name, config)
     d_optimizer = keras.optimizers.Adam(learning_rate=2e-4, beta_1=0.5)
     g_optimizer = keras.optimizers.Adam(learning_rate=2e-4, beta_1=0.5)
     # Built outside tf.function, which may not create variables after its
@@ -352,15 +355,19 @@ def _handwritten_runner(model_name, config):
             d_loss = tf.reduce_mean(tf.nn.softplus(-real_logits)) + tf.reduce_mean(
                 tf.nn.softplus(fake_logits)
             )
-            if r1_weight:  # R1 on the real images, as kgen.losses.r1_penalty
-                r1_images = real_images[::r1_subsample]
+            # R1 on the real images, R2 on the fakes, as kgen.losses.r1_penalty.
+            r1_weight, r2_weight, subsample = penalties
+            for weight, images in ((r1_weight, real_images), (r2_weight, fake_images)):
+                if not weight:
+                    continue
+                images = images[::subsample]
                 with tf.GradientTape() as inner:
-                    inner.watch(r1_images)
-                    total = tf.reduce_sum(discriminator(r1_images, training=True))
-                grads = inner.gradient(total, r1_images)
+                    inner.watch(images)
+                    total = tf.reduce_sum(discriminator(images, training=True))
+                grads = inner.gradient(total, images)
                 d_loss += (
                     0.5
-                    * r1_weight
+                    * weight
                     * tf.reduce_mean(tf.reduce_sum(tf.square(grads), axis=[1, 2, 3]))
                 )
         d_variables = discriminator.trainable_variables
@@ -394,7 +401,7 @@ def _plain_torch_runner(model_name, config):
     import torch
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    *networks, r1_weight, r1_subsample = _networks(model_name, config)
+    *networks, penalties = _networks(model_name, config)
     generator, discriminator = (torch_network(net).to(device) for net in networks)
     d_optimizer = torch.optim.Adam(
         discriminator.parameters(), lr=2e-4, betas=(0.5, 0.999)
@@ -412,12 +419,16 @@ def _plain_torch_runner(model_name, config):
         d_loss = bce(real_logits, torch.ones_like(real_logits)) + bce(
             fake_logits, torch.zeros_like(fake_logits)
         )
-        if r1_weight:  # R1 on the real images, as kgen.losses.r1_penalty
-            real = real_images[::r1_subsample].detach().requires_grad_(True)
+        # R1 on the real images, R2 on the fakes, as kgen.losses.r1_penalty.
+        r1_weight, r2_weight, subsample = penalties
+        for weight, images in ((r1_weight, real_images), (r2_weight, fake_images)):
+            if not weight:
+                continue
+            images = images[::subsample].detach().requires_grad_(True)
             (grads,) = torch.autograd.grad(
-                discriminator(real).sum(), real, create_graph=True
+                discriminator(images).sum(), images, create_graph=True
             )
-            d_loss = d_loss + 0.5 * r1_weight * grads.square().sum((1, 2, 3)).mean()
+            d_loss = d_loss + 0.5 * weight * grads.square().sum((1, 2, 3)).mean()
         d_optimizer.zero_grad(set_to_none=True)
         d_loss.backward()
         d_optimizer.step()

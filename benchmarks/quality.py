@@ -1,7 +1,8 @@
 """How good are the samples after a fixed CPU budget? FID, KID and class coverage.
 
 Trains kgen's digit models with their recipes' settings on the real MNIST
-digits in `../shared/data/mnist` (the last `--held-out` digits kept apart),
+digits in `../shared/data/mnist` (`--held-out` digits drawn at random kept
+apart, `kgen.data.held_out_split`, as the recipes do),
 each for `--budget-seconds` of training time (or, with `--budget-images`, on
 that many training images, which compares learning per image and does not
 depend on the machine or on what else it runs), then scores `--num-samples`
@@ -9,7 +10,7 @@ generated digits against the held-out ones:
 
 - FID and KID (mean ± std over subsets) in the feature space of kgen's digit
   classifier (its last hidden layer, 128 values; trained on the training
-  digits but the last `--num-samples`, and cached);
+  digits but `--num-samples` of them, and cached);
 - class coverage (classes that get at least a quarter of their even share)
   and evenness (normalised entropy of the predicted classes, 1 = even);
 - for the conditional GAN, the fraction drawn in the requested class.
@@ -67,6 +68,7 @@ COMPILE_KEYS = (
     "d_learning_rate",
     "g_learning_rate",
     "r1_weight",
+    "r2_weight",
     "r1_subsample",
     "label_smoothing",
     "instance_noise",
@@ -238,19 +240,22 @@ def main(config: Config) -> dict:
         magic=kgen.data.IDX_LABELS_MAGIC,
     ).astype("int32")
     images = (images[..., None] / 127.5 - 1.0).astype("float32")
-    cut = len(images) - config.held_out
-    # The floor's real digits are the last training digits, which the
-    # classifier does not see: features of digits it was trained on would
-    # differ from those of unseen ones and inflate the floor.
-    floor = cut - config.num_samples
+    # The digits the models train on (digit_splits) and the held-out ones,
+    # drawn at random: the file's last digits are another population of
+    # writers (more ink) than its first, and no fair sample of the rest.
+    train, test = kgen.data.held_out_split(len(images), config.held_out)
+    # The floor's real digits are training digits the classifier does not
+    # see: features of digits it was trained on would differ from those of
+    # unseen ones and inflate the floor.
+    learnt, floor_digits = train[: -config.num_samples], train[-config.num_samples :]
     classifier = kgen.classifier.train_digit_classifier(
-        images[:floor],
-        labels[:floor],
+        images[learnt],
+        labels[learnt],
         epochs=config.classifier_epochs,
         seed=config.seed,
     )
-    accuracy = kgen.metrics.classifier_accuracy(classifier, images[cut:], labels[cut:])
-    quality = kgen.metrics.SampleQuality(images[cut:], classifier=classifier)
+    accuracy = kgen.metrics.classifier_accuracy(classifier, images[test], labels[test])
+    quality = kgen.metrics.SampleQuality(images[test], classifier=classifier)
     quality.prepare()
 
     budget = (
@@ -260,11 +265,12 @@ def main(config: Config) -> dict:
     )
     print(f"backend {keras.backend.backend()}, keras {keras.__version__}")
     print(
-        f"{cut} training digits, {config.held_out} held out; the classifier "
-        f"learnt the first {floor} ({accuracy:.1%} right on the held-out ones); "
+        f"{len(train)} training digits, {config.held_out} held out (drawn at random); "
+        f"the classifier learnt {len(learnt)} of the training digits "
+        f"({accuracy:.1%} right on the held-out ones); "
         f"{config.num_samples} samples per score; budget {budget} per model"
     )
-    results = {"real digits (floor)": (0.0, 0, quality.score(images[floor:cut]))}
+    results = {"real digits (floor)": (0.0, 0, quality.score(images[floor_digits]))}
     curves = {}
     runs = [(name, None) for name in config.models]
     runs += [(f"dcgan[{text}]", parse_variant(text)) for text in config.variants]

@@ -2,7 +2,8 @@
 
 Trains `kgen.VAE` with the MLP setting of Burda et al. (2016) on the digits in
 `../shared/data/mnist` (dynamically binarised, Bernoulli likelihood), keeps
-the last `--held-out` digits apart, and prints on them:
+`--held-out` digits drawn at random apart (`kgen.data.held_out_split`), and
+prints on them:
 
 - the ELBO (the k=1 bound, averaged over many draws), and
 - the importance-weighted estimate of log p(x) with `--importance-samples`

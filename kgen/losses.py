@@ -6,7 +6,9 @@ Each loss turns discriminator logits into the discriminator's and the
 generator's objectives. A loss with `gradient_penalty_weight > 0` asks the model
 to add the WGAN-GP penalty on interpolates between real and fake images; a loss
 with `supports_label_smoothing` takes `label_smoothing=` in
-`discriminator_loss` (one-sided: only the real targets move).
+`discriminator_loss` (one-sided: only the real targets move); a loss with
+`pairs_real_and_fake` (the relativistic one) compares the i-th real image with
+the i-th fake, and its `generator_loss` also takes the real images' logits.
 
 Example:
 
@@ -29,6 +31,8 @@ class GANLoss:
     gradient_penalty_weight = 0.0
     # Whether discriminator_loss takes label_smoothing= (cross-entropy losses).
     supports_label_smoothing = False
+    # Whether generator_loss takes real_logits= too (relativistic losses).
+    pairs_real_and_fake = False
 
     def discriminator_loss(self, real_logits, fake_logits):
         raise NotImplementedError
@@ -139,12 +143,50 @@ class WassersteinLoss(GANLoss):
         return {"gradient_penalty_weight": self.gradient_penalty_weight}
 
 
+@keras.saving.register_keras_serializable(package="kgen")
+class RelativisticLoss(GANLoss):
+    """The relativistic pairing loss (RpGAN; Jolicoeur-Martineau 2019, Sun et al. 2020).
+
+    D minimises `softplus(D(G(z_i)) - D(x_i))` and G minimises
+    `softplus(D(x_i) - D(G(z_i)))`, averaged over pairs of a real image `x_i`
+    and a generated one: D learns how much more real each real image looks
+    than its fake partner, rather than an absolute score. With the R1 and R2
+    penalties (`compile(r1_weight=..., r2_weight=...)`) it is R3GAN's
+    objective (Huang et al. 2024), which has no mode-dropping optimum and
+    converges locally. Real and fake batches must be the same size (they are
+    in kgen's training steps); the generator's update runs D on the real
+    images too.
+
+    Example:
+
+    ```python
+    loss = kgen.losses.get("relativistic")
+    d_loss = loss.discriminator_loss(real_logits, fake_logits)
+    g_loss = loss.generator_loss(fake_logits, real_logits=real_logits)
+    ```
+    """
+
+    pairs_real_and_fake = True
+
+    def discriminator_loss(self, real_logits, fake_logits):
+        return ops.mean(ops.softplus(fake_logits - real_logits))
+
+    def generator_loss(self, fake_logits, real_logits=None):
+        if real_logits is None:
+            raise ValueError(
+                "The relativistic loss compares each fake image with a real one; "
+                "pass generator_loss(fake_logits, real_logits=...)."
+            )
+        return ops.mean(ops.softplus(real_logits - fake_logits))
+
+
 _BY_NAME = {
     "non_saturating": NonSaturatingLoss,
     "minimax": MinimaxLoss,
     "hinge": HingeLoss,
     "least_squares": LeastSquaresLoss,
     "wasserstein": WassersteinLoss,
+    "relativistic": RelativisticLoss,
 }
 
 
@@ -188,6 +230,7 @@ def r1_penalty(critic, real_images):
     Models add `r1_weight / 2` times it to the discriminator's loss; it pushes
     the critic's gradient towards zero on the data, which makes the
     Nash equilibrium locally stable. Differentiable in the critic's weights.
+    The same on generated images is the R2 penalty (`r2_weight`).
 
     Example:
 

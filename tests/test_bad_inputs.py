@@ -87,6 +87,7 @@ API_CASES = [
     ("gan-d-lr-nan", lambda: compiled("gan", d_learning_rate=NAN), "finite"),
     ("gan-g-lr-inf", lambda: compiled("gan", g_learning_rate=INF), "finite"),
     ("gan-r1-nan", lambda: compiled("gan", r1_weight=NAN), "r1_weight"),
+    ("gan-r2-nan", lambda: compiled("gan", r2_weight=NAN), "r2_weight"),
     ("gan-noise-inf", lambda: compiled("gan", instance_noise=INF), "instance_noise"),
     ("gan-smoothing-nan", lambda: compiled("gan", label_smoothing=NAN), "finite"),
     ("dcgan-ema-nan", lambda: tiny_model("dcgan", ema=NAN), "ema"),

@@ -192,7 +192,12 @@ def test_default_settings_train(tiny_images):
 
 
 @pytest.mark.parametrize(
-    "penalty", [{"r1_weight": 1.0}, {"r1_weight": 0.0, "loss": "wasserstein"}]
+    "penalty",
+    [
+        {"r1_weight": 1.0},
+        {"r1_weight": 0.0, "r2_weight": 1.0},
+        {"r1_weight": 0.0, "r2_weight": 0.0, "loss": "wasserstein"},
+    ],
 )
 def test_jit_compile_gives_way_on_torch_to_penalties_it_cannot_differentiate(
     tiny_images, penalty
@@ -214,5 +219,5 @@ def test_jit_compile_gives_way_on_torch_to_penalties_it_cannot_differentiate(
     model = tiny_model("dcgan")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        model.compile(jit_compile=True, r1_weight=0.0)
+        model.compile(jit_compile=True, r1_weight=0.0, r2_weight=0.0)
     assert model.jit_compile is True

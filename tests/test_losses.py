@@ -46,6 +46,21 @@ def test_loss_values_match_hand_computation(name, d_expected, g_expected):
     np.testing.assert_allclose(g_loss, g_expected, rtol=1e-5)
 
 
+def test_the_relativistic_loss_compares_paired_logits():
+    loss = losses.get("relativistic")
+    assert loss.pairs_real_and_fake
+    d_loss = ops.convert_to_numpy(loss.discriminator_loss(REAL, FAKE))
+    g_loss = ops.convert_to_numpy(loss.generator_loss(FAKE, real_logits=REAL))
+    np.testing.assert_allclose(d_loss, softplus(FAKE - REAL).mean(), rtol=1e-5)
+    np.testing.assert_allclose(g_loss, softplus(REAL - FAKE).mean(), rtol=1e-5)
+    # Adding a constant to every logit changes nothing: only differences count.
+    shifted = ops.convert_to_numpy(loss.discriminator_loss(REAL + 5.0, FAKE + 5.0))
+    np.testing.assert_allclose(shifted, d_loss, rtol=1e-5)
+    with pytest.raises(ValueError, match="real_logits"):
+        loss.generator_loss(FAKE)
+    assert not losses.get("non_saturating").pairs_real_and_fake
+
+
 def test_only_wasserstein_asks_for_a_gradient_penalty():
     assert losses.get("wasserstein").gradient_penalty_weight == 10.0
     assert losses.get("hinge").gradient_penalty_weight == 0.0

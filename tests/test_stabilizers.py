@@ -253,24 +253,37 @@ def test_r1_penalty_is_zero_for_a_constant_critic_and_norm_w_squared_for_a_linea
     assert run(constant) == 0.0
 
 
-def test_dcgan_defaults_to_r1_in_place_of_batch_norm_and_the_other_gans_to_no_r1():
+def test_dcgan_defaults_to_r1_and_r2_in_place_of_batch_norm_the_other_gans_to_none():
     dcgan = tiny_dcgan()
     dcgan.compile()
     assert dcgan.r1_weight == kgen.DCGAN.default_r1_weight == 1.0
+    assert dcgan.r2_weight == kgen.DCGAN.default_r2_weight == 1.0
     assert dcgan.get_compile_config()["r1_weight"] == 1.0  # saved as used
-    assert "r1_penalty" in [metric.name for metric in dcgan.metrics]
+    assert dcgan.get_compile_config()["r2_weight"] == 1.0
+    names = [metric.name for metric in dcgan.metrics]
+    assert {"r1_penalty", "r2_penalty"} <= set(names)
     assert not any(
         isinstance(layer, keras.layers.BatchNormalization)
         for layer in kgen.backend.nested_layers(dcgan.discriminator)
     )
     paper = tiny_dcgan(normalization="batch")
-    paper.compile(r1_weight=0.0)
-    assert paper.r1_weight == 0.0
-    assert "r1_penalty" not in [metric.name for metric in paper.metrics]
+    paper.compile(r1_weight=0.0, r2_weight=0.0)
+    assert paper.r1_weight == paper.r2_weight == 0.0
+    assert not {"r1_penalty", "r2_penalty"} & {m.name for m in paper.metrics}
     for name in ("gan", "cgan"):
         model = BUILDERS[name]()
         model.compile()
-        assert model.r1_weight == 0.0
+        assert model.r1_weight == model.r2_weight == 0.0
+
+
+def test_files_saved_before_r2_existed_load_without_it():
+    dcgan = tiny_dcgan()
+    dcgan.compile()
+    config = dcgan.get_compile_config()
+    del config["r2_weight"]
+    restored = tiny_dcgan()
+    restored.compile_from_config(config)
+    assert restored.r1_weight == 1.0 and restored.r2_weight == 0.0
 
 
 def test_r1_weight_adds_half_gamma_times_the_penalty_to_d_loss(tiny_images):
@@ -305,6 +318,75 @@ def test_r1_subsample_takes_the_penalty_on_every_kth_row(tiny_images):
     logs = step(model, images)
     assert logs["r1_penalty"] == pytest.approx(per_image[::3].mean(), rel=1e-4)
     assert per_image[::3].mean() < 0.5 * per_image.mean()
+
+
+# --- R2 penalty and the relativistic loss ----------------------------------------
+
+
+def test_r2_weight_adds_half_gamma_times_the_penalty_on_the_fakes(tiny_images):
+    # D(x) = w.x + 0.3, G(z) = 0, both frozen; the fakes' gradient is w too,
+    # so the R1 and R2 penalties are both ||w||^2 and add up in d_loss.
+    critic, w = linear_critic()
+    model = kgen.GAN(constant_generator(), critic, seed=3)
+    frozen(model, r1_weight=1.0, r2_weight=3.0)
+    images = tiny_images[:8]
+    logs = step(model, images)
+    real_logits = images.reshape(8, -1) @ w + 0.3
+    base = np.mean(np.logaddexp(0.0, -real_logits)) + np.logaddexp(0.0, 0.3)
+    squared_norm = float(np.sum(w**2))
+    assert logs["r1_penalty"] == pytest.approx(squared_norm, rel=1e-4)
+    assert logs["r2_penalty"] == pytest.approx(squared_norm, rel=1e-4)
+    assert logs["d_loss"] == pytest.approx(base + 2.0 * squared_norm, rel=1e-4)
+    names = [metric.name for metric in model.metrics]
+    assert names[-2:] == ["r1_penalty", "r2_penalty"]
+    evaluated = model.evaluate(images, verbose=0, return_dict=True)
+    assert not {"r1_penalty", "r2_penalty"} & set(evaluated)
+
+
+def test_r2_penalty_is_taken_on_the_generated_images():
+    # D(x) = w . x^2 + 0.3 has gradient 2 w x: zero at G(z) = 0, so R2 is 0
+    # while R1 on the real images is not.
+    inputs = keras.Input((28, 28, 1))
+    squares = keras.layers.Multiply()([inputs, inputs])
+    logits = keras.layers.Dense(1)(keras.layers.Flatten()(squares))
+    critic = keras.Model(inputs, logits, name="discriminator")
+    w = np.random.default_rng(1).normal(0, 0.05, (28 * 28, 1)).astype("float32")
+    critic.set_weights([w, np.array([0.3], "float32")])
+    model = kgen.GAN(constant_generator(), critic, seed=3)
+    frozen(model, r2_weight=1.0)
+    images = np.random.default_rng(2).uniform(-1, 1, (8, 28, 28, 1)).astype("float32")
+    logs = step(model, images)
+    assert logs["r2_penalty"] == 0.0
+    assert "r1_penalty" not in logs
+    assert model.differentiates_twice()
+
+
+def test_the_relativistic_loss_pairs_each_real_image_with_a_fake(tiny_images):
+    critic, w = linear_critic()
+    model = kgen.GAN(constant_generator(), critic, seed=3)
+    frozen(model, loss="relativistic")
+    images = tiny_images[:8]
+    logs = step(model, images)
+    # G(z) = 0, so every fake's logit is the bias, 0.3.
+    real_logits = images.reshape(8, -1) @ w + 0.3
+    assert logs["d_loss"] == pytest.approx(
+        np.mean(np.logaddexp(0.0, 0.3 - real_logits)), rel=1e-5
+    )
+    assert logs["g_loss"] == pytest.approx(
+        np.mean(np.logaddexp(0.0, real_logits - 0.3)), rel=1e-5
+    )
+    evaluated = model.evaluate(images, verbose=0, return_dict=True)
+    assert evaluated["g_loss"] == pytest.approx(logs["g_loss"], rel=1e-5)
+
+
+@pytest.mark.parametrize("name", ["gan", "dcgan", "cgan"])
+def test_r3gan_settings_train_every_gan(tiny_images, name):
+    model = BUILDERS[name]()
+    model.compile(loss="relativistic", r1_weight=1.0, r2_weight=1.0)
+    history = train(model, tiny_images[:16], batch_size=8, epochs=2)
+    for key in ("d_loss", "g_loss", "r1_penalty", "r2_penalty"):
+        assert np.all(np.isfinite(history.history[key])), key
+    assert history.history["r2_penalty"][-1] > 0
 
 
 # --- label smoothing -----------------------------------------------------------
@@ -510,6 +592,7 @@ def test_ema_zero_is_the_live_generator_at_every_step(tiny_images):
             "spectral_normalization must be True or False",
         ),
         (lambda: tiny_gan().compile(r1_weight=-1.0), "r1_weight must be >= 0"),
+        (lambda: tiny_gan().compile(r2_weight=-1.0), "r2_weight must be >= 0"),
         (
             lambda: tiny_gan().compile(r1_subsample=0),
             "r1_subsample must be a positive integer",

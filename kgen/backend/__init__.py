@@ -214,9 +214,9 @@ def _check_torch_compile(model, settings):
         return
     warnings.warn(
         f"{type(model).__name__}: jit_compile=True is ignored on PyTorch, whose "
-        "torch.compile cannot differentiate twice as the R1 or gradient "
-        "penalty needs; training runs eagerly (compile with r1_weight=0 and "
-        "a loss without gradient penalty to use torch.compile).",
+        "torch.compile cannot differentiate twice as the R1, R2 or gradient "
+        "penalty needs; training runs eagerly (compile with r1_weight=0, "
+        "r2_weight=0 and a loss without gradient penalty to use torch.compile).",
         stacklevel=5,
     )
     settings["jit_compile"] = False

@@ -14,6 +14,7 @@ The package has one module per source and one for what they share:
 - `catalog`: `load()`, which picks the source from a name or a path;
 - `tfds`, `idx`, `folders`, `arrays`, `embedded`: TFDS sets, MNIST IDX files,
   folders of images, NumPy arrays and the embedded glyphs;
+- `splits`: `held_out_split()`, the random held-out examples of a file;
 - `options`: `PipelineOptions`, the keyword arguments every loader shares;
 - `pipeline`: cache, shuffle, batch, rescale and prefetch, for every source;
 - `style`: `style_pairs()`, the `(content, style)` crops of style networks.
@@ -41,6 +42,7 @@ from kgen.data.idx import (
 )
 from kgen.data.options import PipelineOptions
 from kgen.data.pipeline import import_tensorflow
+from kgen.data.splits import held_out_split
 from kgen.data.style import style_pairs
 from kgen.data.tfds import (
     KNOWN_DATASETS,
@@ -63,6 +65,7 @@ __all__ = [
     "from_numpy",
     "from_tfds",
     "glyphs",
+    "held_out_split",
     "image_files",
     "import_tensorflow",
     "labels_path_for",

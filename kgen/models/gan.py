@@ -27,7 +27,7 @@ class GAN(GenerativeModel):
     callbacks that watch `loss` work.
 
     Stabilisers: `ema=` keeps an exponential moving average of the generator's
-    weights; `compile()` takes `r1_weight=`, `label_smoothing=`,
+    weights; `compile()` takes `r1_weight=`, `r2_weight=`, `label_smoothing=`,
     `instance_noise=` and separate optimizers or learning rates for D and G
     (TTUR); spectral normalisation is a discriminator option of the network
     builders (`spectral_normalization=True`).
@@ -79,8 +79,11 @@ class GAN(GenerativeModel):
     network_config_keys = ("generator", "discriminator")
     # Adam's learning rate for optimizers compile() makes (the DCGAN paper's).
     default_learning_rate = 2e-4
-    # compile(r1_weight=None)'s gamma; 0 is no R1 penalty.
+    # compile(loss=None)'s loss.
+    default_loss = "non_saturating"
+    # compile(r1_weight=None) and compile(r2_weight=None)'s gammas; 0 is none.
     default_r1_weight = 0.0
+    default_r2_weight = 0.0
 
     def __init__(
         self,
@@ -112,8 +115,10 @@ class GAN(GenerativeModel):
         self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
         self.d_real_accuracy_tracker = keras.metrics.Mean(name="d_real_accuracy")
         self.d_fake_accuracy_tracker = keras.metrics.Mean(name="d_fake_accuracy")
-        # Reported only when compile(r1_weight > 0): the default keys stay put.
+        # Reported only when compile(r1_weight > 0) or (r2_weight > 0): the
+        # default keys stay put.
         self.r1_penalty_tracker = keras.metrics.Mean(name="r1_penalty")
+        self.r2_penalty_tracker = keras.metrics.Mean(name="r2_penalty")
         self.built = True
 
     @property
@@ -138,12 +143,13 @@ class GAN(GenerativeModel):
         self,
         d_optimizer: keras.optimizers.Optimizer | None = None,
         g_optimizer: keras.optimizers.Optimizer | None = None,
-        loss="non_saturating",
+        loss=None,
         discriminator_steps: int = 1,
         *,
         d_learning_rate: float | None = None,
         g_learning_rate: float | None = None,
         r1_weight: float | None = None,
+        r2_weight: float | None = None,
         r1_subsample: int = 4,
         label_smoothing: float = 0.0,
         instance_noise: float = 0.0,
@@ -162,7 +168,10 @@ class GAN(GenerativeModel):
                 different instances; different learning rates are the
                 two time-scale update rule (TTUR, Heusel et al. 2017).
             loss: a `kgen.losses` name (`"non_saturating"`, `"minimax"`,
-                `"hinge"`, `"least_squares"`, `"wasserstein"`) or instance.
+                `"hinge"`, `"least_squares"`, `"wasserstein"`,
+                `"relativistic"`) or instance; `None` (default) is the
+                model's `default_loss` (`"non_saturating"` for `GAN` and
+                `ConditionalGAN`, see `DCGAN` for its own).
             discriminator_steps: discriminator updates per generator update
                 (5 is usual with `"wasserstein"`); each uses fresh noise and
                 the same batch of real images.
@@ -176,8 +185,13 @@ class GAN(GenerativeModel):
                 expectation, unweighted). 0 disables it; `None` (default)
                 is the model's `default_r1_weight` (0 for `GAN` and
                 `ConditionalGAN`, see `DCGAN` for its own).
-            r1_subsample: the R1 penalty is computed on every
-                `r1_subsample`-th real image of a batch (rows 0, k, 2k, ...):
+            r2_weight: gamma of the R2 penalty, the same on the generated
+                images D sees (Mescheder et al. 2018; with R1 and the
+                `"relativistic"` loss, R3GAN's, Huang et al. 2024), reported
+                as `r2_penalty`. 0 disables it; `None` (default) is the
+                model's `default_r2_weight`.
+            r1_subsample: the R1 and R2 penalties are computed on every
+                `r1_subsample`-th real (generated) image of a batch (rows 0, k, 2k, ...):
                 the same expectation, estimated from fewer images; 1 takes
                 every image. The penalty's second forward and double
                 backward pass through D cost time: on a 2-core CPU a DCGAN
@@ -220,6 +234,7 @@ class GAN(GenerativeModel):
             loss=loss,
             discriminator_steps=discriminator_steps,
             r1_weight=r1_weight,
+            r2_weight=r2_weight,
             r1_subsample=r1_subsample,
             label_smoothing=label_smoothing,
             instance_noise=instance_noise,
@@ -227,7 +242,9 @@ class GAN(GenerativeModel):
             augmentation=augmentation,
             keras_arguments=kwargs,
             default_learning_rate=self.default_learning_rate,
+            default_loss=self.default_loss,
             default_r1_weight=self.default_r1_weight,
+            default_r2_weight=self.default_r2_weight,
         )
         for name, value in settings.items():
             setattr(self, name, value)
@@ -248,6 +265,7 @@ class GAN(GenerativeModel):
             loss=self.adversarial_loss,
             discriminator_steps=discriminator_steps,
             r1_weight=self.r1_weight,
+            r2_weight=self.r2_weight,
             r1_subsample=self.r1_subsample,
             label_smoothing=self.label_smoothing,
             instance_noise=self.instance_noise,
@@ -260,12 +278,16 @@ class GAN(GenerativeModel):
         # Keras' own scaling would wrap the MultiOptimizer and reset them.
         self.compile_with(optimizer, {**kwargs, "auto_scale_loss": False}, recorded)
 
+    def compile_from_config(self, config):
+        # `.keras` files saved before R2 existed trained without it.
+        super().compile_from_config({"r2_weight": 0.0, **config})
+
     def differentiates_twice(self):
-        """R1 and the Wasserstein loss' gradient penalty differentiate D's input gradient."""
+        """R1, R2 and the Wasserstein loss' gradient penalty differentiate D's input gradient."""
         # Set by compile(), which asks this.
         loss = getattr(self, "adversarial_loss", None)
         penalty = getattr(loss, "gradient_penalty_weight", 0.0)
-        return bool(getattr(self, "r1_weight", 0.0) or penalty)
+        return bool(penalty or self._penalty_trackers())
 
     @property
     def metrics(self):
@@ -276,9 +298,7 @@ class GAN(GenerativeModel):
             self.d_real_accuracy_tracker,
             self.d_fake_accuracy_tracker,
         ]
-        if getattr(self, "r1_weight", 0.0):
-            trackers.append(self.r1_penalty_tracker)
-        return trackers
+        return trackers + self._penalty_trackers()
 
     def stateful_train_step(self, data):
         real_images, conditions = self._unpack(data)
@@ -292,18 +312,18 @@ class GAN(GenerativeModel):
             self.optimizer.iterations,
         )
         for _ in range(self.discriminator_steps):
-            d_loss, real_logits, fake_logits, r1 = self._discriminator_step(
+            d_loss, real_logits, fake_logits, penalties = self._discriminator_step(
                 real_images, conditions, batch_size, noise_std
             )
-        g_loss = self._generator_step(conditions, batch_size, noise_std)
+        g_loss = self._generator_step(real_images, conditions, batch_size, noise_std)
         if self.ema is not None:
             updates = self.g_optimizer.iterations
             gan_training.update_average(
                 self.ema_generator, self.generator, self.ema, updates
             )
         self.optimizer.iterations.assign_add(1)
-        if self.r1_weight:
-            self.r1_penalty_tracker.update_state(r1)
+        for tracker, penalty in zip(self._penalty_trackers(), penalties, strict=True):
+            tracker.update_state(penalty)
         self._record_losses(d_loss, g_loss, real_logits, fake_logits)
         return self.metric_results()
 
@@ -312,8 +332,8 @@ class GAN(GenerativeModel):
         held-out real images against fresh samples, updating nothing.
 
         Both networks run in inference mode (batch-norm statistics, no
-        dropout), without instance noise or augmentation; `r1_penalty` is a
-        training-only term and is not reported.
+        dropout), without instance noise or augmentation; `r1_penalty` and
+        `r2_penalty` are training-only terms and are not reported.
         """
         real_images, conditions = self._unpack(data)
         real_images = ops.convert_to_tensor(real_images)
@@ -322,16 +342,36 @@ class GAN(GenerativeModel):
         real_logits = self._discriminate(real_images, conditions, training=False)
         fake_logits = self._discriminate(fake_images, conditions, training=False)
         d_loss = self.adversarial_loss.discriminator_loss(real_logits, fake_logits)
-        g_loss = self.adversarial_loss.generator_loss(fake_logits)
+        g_loss = self._generator_loss(fake_logits, real_logits)
         self._record_losses(d_loss, g_loss, real_logits, fake_logits)
+        penalties = self._penalty_trackers()
         return {
             metric.name: metric.result()
             for metric in self.metrics
-            if metric is not self.r1_penalty_tracker
+            if metric not in penalties
         }
 
+    def _penalty_trackers(self):
+        """The trackers of the penalties compile() turned on (none before it)."""
+        return [
+            tracker
+            for tracker, weight in (
+                (self.r1_penalty_tracker, getattr(self, "r1_weight", 0.0)),
+                (self.r2_penalty_tracker, getattr(self, "r2_weight", 0.0)),
+            )
+            if weight
+        ]
+
+    def _generator_loss(self, fake_logits, real_logits):
+        """G's loss; only relativistic losses read the real images' logits."""
+        if self.adversarial_loss.pairs_real_and_fake:
+            return self.adversarial_loss.generator_loss(
+                fake_logits, real_logits=real_logits
+            )
+        return self.adversarial_loss.generator_loss(fake_logits)
+
     def _record_losses(self, d_loss, g_loss, real_logits, fake_logits):
-        """Updates the trackers of `metrics` but r1_penalty (which comes last)."""
+        """Updates the trackers of `metrics` but the penalties' (which come last)."""
         real_accuracy = ops.mean(ops.cast(real_logits > 0, "float32"))
         fake_accuracy = ops.mean(ops.cast(fake_logits < 0, "float32"))
         values = (d_loss + g_loss, d_loss, g_loss, real_accuracy, fake_accuracy)
@@ -390,23 +430,28 @@ class GAN(GenerativeModel):
                 loss = loss + weight * losses.gradient_penalty(
                     critic, real_images, fake_images, self.seed_generator
                 )
-            r1 = None
-            if self.r1_weight:
-                r1 = self._r1_penalty(real_images, conditions)
-                loss = loss + 0.5 * self.r1_weight * r1
-            return loss, (real_logits, fake_logits, r1)
+            # R1 on the real images, R2 on the fakes: in _penalty_trackers' order.
+            penalties = []
+            for weight, images in (
+                (self.r1_weight, real_images),
+                (self.r2_weight, fake_images),
+            ):
+                if weight:
+                    penalties.append(self._zero_centred_penalty(images, conditions))
+                    loss = loss + 0.5 * weight * penalties[-1]
+            return loss, (real_logits, fake_logits, penalties)
 
-        loss, (real_logits, fake_logits, r1) = backend.minimize(
+        loss, (real_logits, fake_logits, penalties) = backend.minimize(
             self.d_optimizer, loss_fn, variables
         )
-        return loss, real_logits, fake_logits, r1
+        return loss, real_logits, fake_logits, penalties
 
-    def _r1_penalty(self, real_images, conditions):
-        """R1 on every `r1_subsample`-th real image of the batch (and its label)."""
+    def _zero_centred_penalty(self, images, conditions):
+        """`E||grad D||^2` on every `r1_subsample`-th image of the batch (and its label)."""
         stride = self.r1_subsample
         if conditions is not None:
             conditions = conditions[::stride]
-        return losses.r1_penalty(self._critic(conditions), real_images[::stride])
+        return losses.r1_penalty(self._critic(conditions), images[::stride])
 
     def _critic(self, conditions):
         """`critic(images, training=True)`: D's logits given `conditions`."""
@@ -416,13 +461,22 @@ class GAN(GenerativeModel):
 
         return critic
 
-    def _generator_step(self, conditions, batch_size, noise_std):
+    def _generator_step(self, real_images, conditions, batch_size, noise_std):
         z = self._sample_latent(batch_size)
         variables = self.generator.trainable_variables
         noise = None
         if noise_std is not None:
             shape = (batch_size, *self.image_shape)
             noise = noise_std * backend.normal(shape, seed=self.seed_generator)
+        real_logits = None
+        if self.adversarial_loss.pairs_real_and_fake:
+            # Constants for G's update, as D sees the real images in its own.
+            real_images = self._augmented(
+                self._with_instance_noise(real_images, noise_std)
+            )
+            real_logits = ops.stop_gradient(
+                self._discriminate(real_images, conditions, training=True)
+            )
 
         def loss_fn():
             fake_images = self._generate(z, conditions, training=True)
@@ -430,7 +484,7 @@ class GAN(GenerativeModel):
                 fake_images = fake_images + noise
             fake_images = self._augmented(fake_images)
             fake_logits = self._discriminate(fake_images, conditions, training=True)
-            return self.adversarial_loss.generator_loss(fake_logits), None
+            return self._generator_loss(fake_logits, real_logits), None
 
         loss, _ = backend.minimize(self.g_optimizer, loss_fn, variables)
         return loss

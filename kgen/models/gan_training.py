@@ -91,6 +91,7 @@ def training_settings(
     loss,
     discriminator_steps,
     r1_weight,
+    r2_weight,
     r1_subsample,
     label_smoothing,
     instance_noise,
@@ -98,12 +99,15 @@ def training_settings(
     augmentation,
     keras_arguments,
     default_learning_rate=2e-4,
+    default_loss="non_saturating",
     default_r1_weight=0.0,
+    default_r2_weight=0.0,
 ) -> dict:
     """Checks `GAN.compile()`'s arguments; returns the attributes it sets.
 
-    Optimizers left unset are Adam with `default_learning_rate`;
-    `r1_weight=None` is `default_r1_weight`.
+    Optimizers left unset are Adam with `default_learning_rate`; `loss=None`
+    is `default_loss`, `r1_weight=None` is `default_r1_weight` and
+    `r2_weight=None` is `default_r2_weight`.
     `keras_arguments` are the ones meant for `keras.Model.compile`, which
     must not set the optimizer, loss or metrics a GAN makes itself.
     """
@@ -124,10 +128,13 @@ def training_settings(
             raise ValueError(
                 f"GAN.compile() takes d_optimizer, g_optimizer and loss, not {key}="
             )
-    adversarial_loss = losses.get(loss)
+    adversarial_loss = losses.get(default_loss if loss is None else loss)
     if r1_weight is None:
         r1_weight = default_r1_weight
     r1_weight = check_below("r1_weight", r1_weight, 0.0)
+    if r2_weight is None:
+        r2_weight = default_r2_weight
+    r2_weight = check_below("r2_weight", r2_weight, 0.0)
     check_positive("r1_subsample", r1_subsample)
     label_smoothing = check_below("label_smoothing", label_smoothing, 0.0, 1.0)
     instance_noise = check_below("instance_noise", instance_noise, 0.0)
@@ -147,6 +154,7 @@ def training_settings(
         "g_optimizer": g_optimizer,
         "discriminator_steps": discriminator_steps,
         "r1_weight": r1_weight,
+        "r2_weight": r2_weight,
         "r1_subsample": r1_subsample,
         "label_smoothing": label_smoothing,
         "instance_noise": instance_noise,

@@ -65,8 +65,9 @@ def digit_splits(
     """Training and held-out pipelines of 28x28 grayscale digits.
 
     The held-out pipeline has `held_out` digits: the first of a named dataset's
-    (`"glyphs"`, TFDS names) `test` split, or the last digits of an IDX images
-    file, which training then leaves out. It is None when `held_out` is 0 and
+    (`"glyphs"`, TFDS names) `test` split, or digits of an IDX images file
+    drawn at random (`kgen.data.held_out_split`: the same ones on every run),
+    which training then leaves out. It is None when `held_out` is 0 and
     for image folders. `limit` caps the training examples. `drop_remainder`
     drops each pipeline's last, smaller batch (several workers split every
     batch in equal shares).
@@ -89,12 +90,12 @@ def digit_splits(
             if with_labels
             else None
         )
-        cut = len(images) - held_out
-        if cut <= 0:
+        if held_out >= len(images):
             raise ValueError(
                 f"held_out={held_out} leaves no training digits in {path} "
-                f"({len(images)} images)"
+                f"({len(images)} images); hold out fewer"
             )
+        train_indices, test_indices = kgen.data.held_out_split(len(images), held_out)
 
         def part(select, **extra):
             return kgen.data.from_numpy(
@@ -104,8 +105,8 @@ def digit_splits(
                 **extra,
             )
 
-        train = part(slice(0, cut), limit=limit)
-        test = part(slice(cut, None), shuffle=False) if held_out else None
+        train = part(train_indices, limit=limit)
+        test = part(test_indices, shuffle=False) if held_out else None
         return train, test
     options["with_labels"] = with_labels
     if path.is_dir():
