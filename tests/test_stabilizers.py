@@ -84,6 +84,17 @@ def linear_critic(image_shape=(28, 28, 1), seed=0, scale=0.05):
     return critic, w
 
 
+def square_critic():
+    """`(critic, w)`: D(x) = w . x^2 + 0.3, whose input gradient 2 w x varies."""
+    inputs = keras.Input((28, 28, 1))
+    squares = keras.layers.Multiply()([inputs, inputs])
+    logits = keras.layers.Dense(1)(keras.layers.Flatten()(squares))
+    critic = keras.Model(inputs, logits, name="discriminator")
+    w = np.random.default_rng(1).normal(0, 0.05, (28 * 28, 1)).astype("float32")
+    critic.set_weights([w, np.array([0.3], "float32")])
+    return critic, w
+
+
 def constant_generator():
     """An MLP generator whose output ignores z: all zero weights give tanh(0)."""
     generator = kgen.networks.mlp_generator(latent_dim=LATENT_DIM, hidden_units=(8,))
@@ -286,29 +297,34 @@ def test_files_saved_before_r2_existed_load_without_it():
     assert restored.r1_weight == 1.0 and restored.r2_weight == 0.0
 
 
-def test_r1_weight_adds_half_gamma_times_the_penalty_to_d_loss(tiny_images):
-    # D(x) = w.x + 0.3 and G(z) = 0, both frozen: every term is known.
+@pytest.mark.parametrize("r1_weight, r2_weight", [(3.0, 0.0), (1.0, 3.0)])
+def test_r1_and_r2_weights_add_half_gamma_times_their_penalties_to_d_loss(
+    tiny_images, r1_weight, r2_weight
+):
+    # D(x) = w.x + 0.3 and G(z) = 0, both frozen: every term is known. The
+    # gradient is w on real and fake images alike, so each penalty is ||w||^2.
     critic, w = linear_critic()
     model = kgen.GAN(constant_generator(), critic, seed=3)
-    frozen(model, r1_weight=3.0)
+    frozen(model, r1_weight=r1_weight, r2_weight=r2_weight)
     images = tiny_images[:8]
     logs = step(model, images)
     real_logits = images.reshape(8, -1) @ w + 0.3
     base = np.mean(np.logaddexp(0.0, -real_logits)) + np.logaddexp(0.0, 0.3)
     squared_norm = float(np.sum(w**2))
-    assert logs["r1_penalty"] == pytest.approx(squared_norm, rel=1e-4)
-    assert logs["d_loss"] == pytest.approx(base + 1.5 * squared_norm, rel=1e-4)
+    expected = base + 0.5 * (r1_weight + r2_weight) * squared_norm
+    assert logs["d_loss"] == pytest.approx(expected, rel=1e-4)
     assert logs["g_loss"] == pytest.approx(np.logaddexp(0.0, -0.3), rel=1e-5)
+    penalties = ["r1_penalty", "r2_penalty"][: 1 + bool(r2_weight)]
+    for name in penalties:
+        assert logs[name] == pytest.approx(squared_norm, rel=1e-4)
+    assert [metric.name for metric in model.metrics][-len(penalties) :] == penalties
+    evaluated = model.evaluate(images, verbose=0, return_dict=True)
+    assert not {"r1_penalty", "r2_penalty"} & set(evaluated)
 
 
 def test_r1_subsample_takes_the_penalty_on_every_kth_row(tiny_images):
-    # D(x) = w . x^2 + 0.3, so grad_x D = 2 w x differs from image to image.
-    inputs = keras.Input((28, 28, 1))
-    squares = keras.layers.Multiply()([inputs, inputs])
-    logits = keras.layers.Dense(1)(keras.layers.Flatten()(squares))
-    critic = keras.Model(inputs, logits, name="discriminator")
-    w = np.random.default_rng(1).normal(0, 0.05, (28 * 28, 1)).astype("float32")
-    critic.set_weights([w, np.array([0.3], "float32")])
+    # grad_x D = 2 w x differs from image to image.
+    critic, w = square_critic()
     model = kgen.GAN(constant_generator(), critic, seed=3)
     frozen(model, r1_weight=1.0, r1_subsample=3)
     # Rows 0, 3 and 6 of 8 are scaled down, so their gradients are smaller.
@@ -323,41 +339,15 @@ def test_r1_subsample_takes_the_penalty_on_every_kth_row(tiny_images):
 # --- R2 penalty and the relativistic loss ----------------------------------------
 
 
-def test_r2_weight_adds_half_gamma_times_the_penalty_on_the_fakes(tiny_images):
-    # D(x) = w.x + 0.3, G(z) = 0, both frozen; the fakes' gradient is w too,
-    # so the R1 and R2 penalties are both ||w||^2 and add up in d_loss.
-    critic, w = linear_critic()
-    model = kgen.GAN(constant_generator(), critic, seed=3)
-    frozen(model, r1_weight=1.0, r2_weight=3.0)
-    images = tiny_images[:8]
-    logs = step(model, images)
-    real_logits = images.reshape(8, -1) @ w + 0.3
-    base = np.mean(np.logaddexp(0.0, -real_logits)) + np.logaddexp(0.0, 0.3)
-    squared_norm = float(np.sum(w**2))
-    assert logs["r1_penalty"] == pytest.approx(squared_norm, rel=1e-4)
-    assert logs["r2_penalty"] == pytest.approx(squared_norm, rel=1e-4)
-    assert logs["d_loss"] == pytest.approx(base + 2.0 * squared_norm, rel=1e-4)
-    names = [metric.name for metric in model.metrics]
-    assert names[-2:] == ["r1_penalty", "r2_penalty"]
-    evaluated = model.evaluate(images, verbose=0, return_dict=True)
-    assert not {"r1_penalty", "r2_penalty"} & set(evaluated)
-
-
 def test_r2_penalty_is_taken_on_the_generated_images():
-    # D(x) = w . x^2 + 0.3 has gradient 2 w x: zero at G(z) = 0, so R2 is 0
-    # while R1 on the real images is not.
-    inputs = keras.Input((28, 28, 1))
-    squares = keras.layers.Multiply()([inputs, inputs])
-    logits = keras.layers.Dense(1)(keras.layers.Flatten()(squares))
-    critic = keras.Model(inputs, logits, name="discriminator")
-    w = np.random.default_rng(1).normal(0, 0.05, (28 * 28, 1)).astype("float32")
-    critic.set_weights([w, np.array([0.3], "float32")])
+    # grad_x D = 2 w x is zero at G(z) = 0, so R2 is 0 while R1 is not.
+    critic, _ = square_critic()
     model = kgen.GAN(constant_generator(), critic, seed=3)
-    frozen(model, r2_weight=1.0)
+    frozen(model, r1_weight=1.0, r2_weight=1.0)
     images = np.random.default_rng(2).uniform(-1, 1, (8, 28, 28, 1)).astype("float32")
     logs = step(model, images)
     assert logs["r2_penalty"] == 0.0
-    assert "r1_penalty" not in logs
+    assert logs["r1_penalty"] > 0.0
     assert model.differentiates_twice()
 
 
