@@ -60,8 +60,10 @@ def test_held_out_split_is_a_fair_sample_of_an_ordered_file():
     np.testing.assert_array_equal(first, train)
     np.testing.assert_array_equal(second, test)
     assert len(kgen.data.held_out_split(10, 0)[1]) == 0
-    for bad in (-1, 10):
-        with pytest.raises(ValueError, match="hold out fewer"):
+    with pytest.raises(ValueError, match="hold out fewer"):
+        kgen.data.held_out_split(10, 10)
+    for bad in (-1, 1.5, True):
+        with pytest.raises(ValueError, match="held_out must be a non-negative"):
             kgen.data.held_out_split(10, bad)
 
 

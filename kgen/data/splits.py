@@ -2,6 +2,8 @@
 
 import numpy as np
 
+from kgen.networks.validation import check_non_negative
+
 # The split's own seed, apart from a run's: every run holds out the same
 # examples, so scores of runs with different seeds compare.
 SPLIT_SEED = 0
@@ -24,10 +26,11 @@ def held_out_split(num_examples: int, held_out: int):
     train_images, held_out_images = images[train], images[test]
     ```
     """
-    if held_out < 0 or held_out >= num_examples:
+    check_non_negative("held_out", held_out)
+    if held_out >= num_examples:
         raise ValueError(
-            f"held_out={held_out} must be at least 0 and leave training examples "
-            f"of the {num_examples}; hold out fewer"
+            f"held_out={held_out} leaves no training examples of the "
+            f"{num_examples}; hold out fewer"
         )
     order = np.random.default_rng(SPLIT_SEED).permutation(num_examples)
     return order[held_out:], order[:held_out]
