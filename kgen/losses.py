@@ -238,11 +238,25 @@ def r1_penalty(critic, real_images):
     penalty = kgen.losses.r1_penalty(lambda x, training: critic(x), images)
     ```
     """
+    return ops.mean(squared_gradient_norms(critic, real_images))
+
+
+def squared_gradient_norms(critic, images):
+    """`||grad critic(x)||_2^2` for each image `x`: a `(batch,)` tensor.
+
+    The per-image terms of `r1_penalty`, differentiable in the critic's weights.
+
+    Example:
+
+    ```python
+    norms = kgen.losses.squared_gradient_norms(lambda x, training: critic(x), images)
+    ```
+    """
     from kgen import backend
 
-    grads = backend.input_gradient(lambda x: critic(x, training=True), real_images)
+    grads = backend.input_gradient(lambda x: critic(x, training=True), images)
     axes = tuple(range(1, len(grads.shape)))
-    return ops.mean(ops.sum(ops.square(grads), axis=axes))
+    return ops.sum(ops.square(grads), axis=axes)
 
 
 def gaussian_kl(mean, log_var):

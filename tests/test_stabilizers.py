@@ -336,6 +336,74 @@ def test_r1_subsample_takes_the_penalty_on_every_kth_row(tiny_images):
     assert per_image[::3].mean() < 0.5 * per_image.mean()
 
 
+# --- one discriminator call on the real and the generated images ---------------
+
+
+@pytest.mark.parametrize(
+    "name, conv, conditioning",
+    [("gan", False, None), ("dcgan", True, None), ("cgan", False, "projection")],
+)
+def test_one_discriminator_call_on_both_halves_trains_as_two(
+    tiny_images, name, conv, conditioning
+):
+    # Two models with the same weights and seed, one made to call D per half:
+    # the joint call (and the joint R1 + R2 pass) must give the same step.
+    options = {} if conditioning is None else {"conditioning": conditioning}
+    joint, apart = (
+        tiny_model(name, conv=conv, seed=4, num_classes=10, **options) for _ in range(2)
+    )
+    apart.set_weights(joint.get_weights())
+    assert joint._joint_discriminator_calls
+    apart._joint_discriminator_calls = False
+    for model in (joint, apart):
+        model.compile(r1_weight=1.0, r2_weight=2.0, r1_subsample=2)
+    images = tiny_images[:8]
+    logs = [step(model, images) for model in (joint, apart)]
+    assert logs[0].keys() == logs[1].keys()
+    for key in logs[0]:
+        assert logs[0][key] == pytest.approx(logs[1][key], rel=1e-4, abs=1e-6), key
+    assert logs[0]["r1_penalty"] != pytest.approx(logs[0]["r2_penalty"], rel=1e-3)
+    for mine, theirs in zip(
+        weights_of(joint.discriminator),
+        weights_of(apart.discriminator),
+        strict=True,
+    ):
+        np.testing.assert_allclose(mine, theirs, rtol=1e-4, atol=1e-6)
+    evaluated = [
+        model.evaluate(images, labels_for(model, 8), verbose=0, return_dict=True)
+        for model in (joint, apart)
+    ]
+    assert evaluated[0] == pytest.approx(evaluated[1], rel=1e-4, abs=1e-6)
+
+
+def test_only_discriminators_that_treat_examples_apart_are_called_once():
+    from kgen.models.gan_training import treats_examples_apart
+
+    networks = kgen.networks
+    assert treats_examples_apart(networks.mlp_discriminator(hidden_units=(8,)))
+    assert treats_examples_apart(kgen.DCGAN(base_filters=4).discriminator)
+    spectral = networks.dcgan_discriminator(
+        base_filters=4, normalization="none", spectral_normalization=True
+    )
+    assert treats_examples_apart(spectral)
+    projection = networks.dcgan_discriminator(
+        base_filters=4, normalization="layer", num_classes=3
+    )
+    assert treats_examples_apart(projection)
+    # Batch norm mixes a batch's examples; an unknown layer may too.
+    batch_norm = kgen.DCGAN(base_filters=4, normalization="batch")
+    assert not treats_examples_apart(batch_norm.discriminator)
+    assert not batch_norm._joint_discriminator_calls
+    inputs = keras.Input((28, 28, 1))
+    lambda_critic = keras.Model(
+        inputs,
+        keras.layers.Dense(1)(
+            keras.layers.Flatten()(keras.layers.Lambda(lambda x: x - 1.0)(inputs))
+        ),
+    )
+    assert not treats_examples_apart(lambda_critic)
+
+
 # --- R2 penalty and the relativistic loss ----------------------------------------
 
 

@@ -29,8 +29,10 @@ Each backend module (`tensorflow`, `jax`, `torch`) provides the rest:
   batch, so replicas get different noise (and, with the same seed, the noise a
   single device would use for the same global batch).
 
-A backend module may also provide `conv_transpose(inputs, kernel, strides,
-padding)`, a faster `keras.ops.conv_transpose` (JAX: its kernel gradient).
+A backend module may also provide `conv(inputs, kernel, strides, padding)`
+and `conv_transpose(inputs, kernel, strides, padding)`, a faster
+`keras.ops.conv` and `keras.ops.conv_transpose` (JAX: the kernel gradient of
+a transposed convolution, and of a convolution's input gradient).
 
 On top of these, `minimize()` is the one optimizer step every model uses,
 `normal()`/`uniform()` draw per-example noise inside training steps, and
@@ -51,16 +53,22 @@ import keras
 from keras import ops
 
 _BACKENDS = ("tensorflow", "jax", "torch")
+# Imported once per backend: a call of `importlib.import_module` inside a
+# step that `torch.compile` traces breaks its graph at every use.
+_MODULES = {}
 
 
 def _backend_module():
     name = keras.backend.backend()
-    if name not in _BACKENDS:
-        raise ValueError(
-            f"kgen supports the tensorflow, jax and torch backends; "
-            f"KERAS_BACKEND is {name!r}."
-        )
-    return importlib.import_module(f"kgen.backend.{name}")
+    module = _MODULES.get(name)
+    if module is None:
+        if name not in _BACKENDS:
+            raise ValueError(
+                f"kgen supports the tensorflow, jax and torch backends; "
+                f"KERAS_BACKEND is {name!r}."
+            )
+        module = _MODULES[name] = importlib.import_module(f"kgen.backend.{name}")
+    return module
 
 
 def train_step(model, *args):
@@ -110,6 +118,16 @@ def minimize(optimizer, loss_fn, variables):
     _, (loss, aux), grads = value_and_grad(scaled_loss, variables)
     apply_gradients(optimizer, grads, variables)
     return ops.stop_gradient(loss), aux
+
+
+def conv(inputs, kernel, strides, padding):
+    """`keras.ops.conv` (channels last, no dilation or groups), with the
+    backend's faster gradients of its input gradient where it has them
+    (JAX: what R1, R2 and gradient penalties differentiate)."""
+    override = getattr(_backend_module(), "conv", None)
+    if override:
+        return override(inputs, kernel, strides, padding)
+    return ops.conv(inputs, kernel, strides=strides, padding=padding)
 
 
 def conv_transpose(inputs, kernel, strides, padding):
@@ -188,6 +206,8 @@ def compile_settings(model, kwargs: dict) -> dict:
       steps asked for.
     """
     settings = dict(kwargs)
+    # Imported here, before any step is traced.
+    _backend_module()
     # Both defaults depend on these; walking the layers once is enough.
     on_tensorflow = _compiled_on_tensorflow(settings)
     convolutional = on_tensorflow and _has_convolutions(model)

@@ -145,6 +145,71 @@ def replica_rows(draw, shape):
     return draw(shape)
 
 
+def conv(inputs, kernel, strides, padding):
+    """`keras.ops.conv` (NHWC, HWIO kernel), with fast gradients of its gradient.
+
+    JAX's input gradient of a strided convolution is a transposed
+    convolution, and the kernel gradient of that (which R1, R2 and gradient
+    penalties take: they differentiate D's input gradient) is what XLA on a
+    CPU computes slowly (see `conv_transpose`). Here the input gradient is
+    `_conv_input_gradient`, whose own gradients are plain convolutions and
+    their kernel gradients: R1 on 64 images through the DCGAN
+    discriminator's three convolutions took 89 ms instead of 367 ms (2 CPU
+    cores), with the same values.
+    """
+    inputs, kernel = ops.convert_to_tensor(inputs), ops.convert_to_tensor(kernel)
+    # As keras.ops.conv: the inputs take the kernel's (compute) dtype.
+    return _conv_with_fast_gradients(
+        inputs.astype(kernel.dtype), kernel, strides, padding
+    )
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3))
+def _conv_with_fast_gradients(inputs, kernel, strides, padding):
+    return _conv(inputs, kernel, strides, padding)
+
+
+def _conv_forward(inputs, kernel, strides, padding):
+    return _conv(inputs, kernel, strides, padding), (inputs, kernel)
+
+
+def _conv_backward(strides, padding, residuals, grad):
+    inputs, kernel = residuals
+    _, kernel_vjp = jax.vjp(lambda k: _conv(inputs, k, strides, padding), kernel)
+    inputs_grad = _conv_input_gradient(grad, kernel, inputs.shape, strides, padding)
+    return inputs_grad, kernel_vjp(grad)[0]
+
+
+_conv_with_fast_gradients.defvjp(_conv_forward, _conv_backward)
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3, 4))
+def _conv_input_gradient(grad, kernel, input_shape, strides, padding):
+    """`A^T grad` for the linear map `A x = _conv(x, kernel)` on `input_shape`.
+
+    Its gradients follow from `<h, A^T g> = <A h, g>`: `A h` for `grad`, and
+    `_conv`'s kernel gradient at `h` for `kernel`.
+    """
+    zeros = jax.numpy.zeros(input_shape, grad.dtype)
+    _, inputs_vjp = jax.vjp(lambda x: _conv(x, kernel, strides, padding), zeros)
+    return inputs_vjp(grad)[0]
+
+
+def _conv_input_gradient_forward(grad, kernel, input_shape, strides, padding):
+    outputs = _conv_input_gradient(grad, kernel, input_shape, strides, padding)
+    return outputs, (grad, kernel)
+
+
+def _conv_input_gradient_backward(input_shape, strides, padding, residuals, h):
+    grad, kernel = residuals
+    # The primal output of this vjp is `A h` itself.
+    outputs, kernel_vjp = jax.vjp(lambda k: _conv(h, k, strides, padding), kernel)
+    return outputs, kernel_vjp(grad)[0]
+
+
+_conv_input_gradient.defvjp(_conv_input_gradient_forward, _conv_input_gradient_backward)
+
+
 def conv_transpose(inputs, kernel, strides, padding):
     """`keras.ops.conv_transpose` (NHWC, HWOI kernel), with fast gradients.
 

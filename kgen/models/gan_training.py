@@ -5,7 +5,8 @@ against each other; `training_settings` checks `compile()`'s arguments and
 returns what the training step reads, `network_optimizer` picks each
 network's optimizer, `instance_noise_std` gives the step's noise level, and
 `averaged_copy`/`update_average` keep the exponential moving average of the
-generator (`GAN(ema=...)`).
+generator (`GAN(ema=...)`), and `treats_examples_apart` says whether a
+network may see the real and the generated images in one call.
 """
 
 import keras
@@ -14,6 +15,55 @@ from keras import ops
 from kgen import losses
 from kgen.augmentation import DiffAugment
 from kgen.networks.validation import check_number, check_positive
+
+# Layers whose output for one example does not depend on the batch's other
+# examples, in training too. Batch normalisation is the one in kgen's builders
+# that does not qualify; layers not named here (a user's own) count as not.
+_PER_EXAMPLE_LAYERS = (
+    keras.layers.InputLayer,
+    keras.layers.Dense,
+    keras.layers.EinsumDense,
+    keras.layers.Conv1D,
+    keras.layers.Conv2D,
+    keras.layers.Conv3D,
+    keras.layers.Conv1DTranspose,
+    keras.layers.Conv2DTranspose,
+    keras.layers.Conv3DTranspose,
+    keras.layers.DepthwiseConv2D,
+    keras.layers.SeparableConv2D,
+    keras.layers.Embedding,
+    keras.layers.Activation,
+    keras.layers.LeakyReLU,
+    keras.layers.ReLU,
+    keras.layers.ELU,
+    keras.layers.PReLU,
+    keras.layers.Softmax,
+    keras.layers.Flatten,
+    keras.layers.Reshape,
+    keras.layers.Permute,
+    keras.layers.Identity,
+    keras.layers.Concatenate,
+    keras.layers.Add,
+    keras.layers.Subtract,
+    keras.layers.Multiply,
+    keras.layers.Average,
+    keras.layers.Maximum,
+    keras.layers.Minimum,
+    keras.layers.Dot,
+    keras.layers.Dropout,
+    keras.layers.SpatialDropout2D,
+    keras.layers.GaussianNoise,
+    keras.layers.LayerNormalization,
+    keras.layers.GroupNormalization,
+    keras.layers.UpSampling2D,
+    keras.layers.ZeroPadding2D,
+    keras.layers.Cropping2D,
+    keras.layers.AveragePooling2D,
+    keras.layers.MaxPooling2D,
+    keras.layers.GlobalAveragePooling2D,
+    keras.layers.GlobalMaxPooling2D,
+    keras.layers.SpectralNormalization,
+)
 
 
 def default_optimizer(learning_rate: float = 2e-4):
@@ -181,6 +231,25 @@ def instance_noise_std(instance_noise, decay_steps, step):
         return instance_noise
     step = ops.cast(step, "float32")
     return instance_noise * ops.maximum(0.0, 1.0 - step / decay_steps)
+
+
+def treats_examples_apart(layer) -> bool:
+    """Whether `layer` (a network) computes each example on its own.
+
+    Then one call on a batch of real and generated images gives each image the
+    logit two calls would (up to the random draws of dropout-like layers), so
+    a GAN's discriminator step runs D once on both halves: fewer, larger
+    operations, and one double backward pass for R1 and R2 instead of two.
+    Batch normalisation mixes the examples of a batch, so a discriminator with
+    it (or with any layer not known to be per-example) is called per half.
+    """
+    if isinstance(layer, keras.Model):
+        return all(treats_examples_apart(sublayer) for sublayer in layer.layers)
+    if not isinstance(layer, _PER_EXAMPLE_LAYERS):
+        return False
+    # A wrapper (spectral normalisation) is as per-example as its layer.
+    inner = getattr(layer, "layer", None)
+    return inner is None or treats_examples_apart(inner)
 
 
 def averaged_copy(generator):

@@ -164,7 +164,7 @@ def dcgan_discriminator(
 
     inputs, x, labels = discriminator_inputs(image_shape, num_classes, conditioning)
     x = spectrally_normalized(
-        layers.Conv2D(base_filters, kernel_size, strides=2, padding="same"),
+        kgen_layers.Conv2D(base_filters, kernel_size, strides=2, padding="same"),
         spectral_normalization,
     )(x)
     x = activation(x)
@@ -174,7 +174,7 @@ def dcgan_discriminator(
     for step, (size, strides) in enumerate(convolutions, start=1):
         filters *= strides
         x = spectrally_normalized(
-            layers.Conv2D(
+            kgen_layers.Conv2D(
                 filters, size, strides=strides, padding="same", use_bias=False
             ),
             spectral_normalization,
