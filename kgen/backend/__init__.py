@@ -164,7 +164,7 @@ DENSE_STEPS_PER_EXECUTION = 10
 # 2 CPU cores (README, "XLA"): XLA ran the DCGAN's step 1.5-1.8x faster, but
 # the dense-only MLP GAN's at 0.92x and the MLP VAE's at 0.77x; with oneDNN
 # on, the DCGAN's at 0.78-0.83x.
-_CONVOLUTIONS = (
+CONVOLUTIONS = (
     keras.layers.Conv1D,
     keras.layers.Conv2D,
     keras.layers.Conv3D,
@@ -262,7 +262,7 @@ def _compiled_on_tensorflow(settings):
 
 
 def _has_convolutions(model):
-    return any(isinstance(x, _CONVOLUTIONS) for x in nested_layers(model))
+    return any(isinstance(x, CONVOLUTIONS) for x in nested_layers(model))
 
 
 def nested_layers(layer):

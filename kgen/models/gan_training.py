@@ -14,6 +14,7 @@ from keras import ops
 
 from kgen import losses
 from kgen.augmentation import DiffAugment
+from kgen.backend import CONVOLUTIONS
 from kgen.networks.validation import check_number, check_positive
 
 # Layers whose output for one example does not depend on the batch's other
@@ -23,14 +24,7 @@ _PER_EXAMPLE_LAYERS = (
     keras.layers.InputLayer,
     keras.layers.Dense,
     keras.layers.EinsumDense,
-    keras.layers.Conv1D,
-    keras.layers.Conv2D,
-    keras.layers.Conv3D,
-    keras.layers.Conv1DTranspose,
-    keras.layers.Conv2DTranspose,
-    keras.layers.Conv3DTranspose,
-    keras.layers.DepthwiseConv2D,
-    keras.layers.SeparableConv2D,
+    *CONVOLUTIONS,
     keras.layers.Embedding,
     keras.layers.Activation,
     keras.layers.LeakyReLU,
