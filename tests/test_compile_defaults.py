@@ -20,17 +20,20 @@ def _has_gpu():
     return bool(keras.distribution.list_devices("gpu"))
 
 
-def _expected_jit(convolutional):
+def _expected_jit(name, convolutional):
     """The documented default of `kgen.backend.compile_settings`."""
     if BACKEND == "jax":
         return True
     if BACKEND == "torch":
         return False
     # TensorFlow: XLA for convolutional models where the CPU kernels do not
-    # use oneDNN, Keras' "auto" (XLA only with a GPU) otherwise.
+    # use oneDNN and for dense-only GANs, Keras' "auto" (XLA only with a GPU)
+    # otherwise.
     from kgen.backend import tensorflow as tf_backend
 
-    return (convolutional and not tf_backend.uses_onednn()) or _has_gpu()
+    if convolutional:
+        return not tf_backend.uses_onednn() or _has_gpu()
+    return name in ("gan", "cgan") or _has_gpu()
 
 
 def _expected_steps_per_execution(convolutional):
@@ -46,6 +49,7 @@ def _expected_steps_per_execution(convolutional):
         ("gan", False, False),
         ("dcgan", False, True),
         ("cgan", True, True),
+        ("cgan", False, False),
         ("vae", False, False),
         ("vae", True, True),
     ],
@@ -53,7 +57,7 @@ def _expected_steps_per_execution(convolutional):
 def test_default_settings_per_backend(name, conv, convolutional):
     model = tiny_model(name, conv=conv)
     model.compile()
-    assert model.jit_compile == _expected_jit(convolutional)
+    assert model.jit_compile == _expected_jit(name, convolutional)
     assert model.steps_per_execution == _expected_steps_per_execution(convolutional)
     # Defaults are not recorded: a .keras file loaded on another backend (or
     # machine) gets that backend's defaults.
@@ -70,11 +74,12 @@ def test_tensorflow_xla_default_follows_onednn(monkeypatch, onednn, expected):
         "jit_compile": expected,
         "steps_per_execution": 1,
     }
-    # Dense-only models never get XLA forced on a CPU.
-    assert backend.compile_settings(tiny_model("gan"), {}) == {
-        "jit_compile": "auto",
-        "steps_per_execution": backend.DENSE_STEPS_PER_EXECUTION,
-    }
+    # Dense-only models: XLA for the GANs, whatever oneDNN; not for the VAE.
+    for name, jit in (("gan", True), ("vae", "auto")):
+        assert backend.compile_settings(tiny_model(name), {}) == {
+            "jit_compile": jit,
+            "steps_per_execution": backend.DENSE_STEPS_PER_EXECUTION,
+        }
 
 
 @pytest.mark.skipif(BACKEND != "tensorflow", reason="TensorFlow's oneDNN switch")

@@ -30,9 +30,10 @@ from kgen.cli import launch
 
 SCRIPT = Path(__file__).with_name("multiworker_run.py")
 BACKEND = keras.backend.backend()
-# One process trains the DCGAN with XLA by default, tf.distribute without:
-# compare like with like (XLA alone moves the DCGAN's weights by ~2e-3 in 4
-# Adam steps). Batch norm is synchronized on TensorFlow; JAX needs nothing.
+# One process trains the GANs (the DCGAN where oneDNN is off) with XLA by
+# default, tf.distribute without: compare like with like (XLA alone moves the
+# DCGAN's weights by ~2e-3 in 4 Adam steps, and TensorFlow draws other
+# random numbers under XLA). Batch norm is synchronized on TensorFlow; JAX needs nothing.
 # The GAN with explicitly sharded examples: its global batches hold the
 # same images in another order, which its losses do not see. The cGAN's
 # batches are (images, labels) pairs, which Keras cannot average across
@@ -43,9 +44,9 @@ MODELS = {
     "tensorflow": {
         "dcgan": "dcgan+sync+noxla",
         "vae": "vae",
-        "gan": "gan+examples",
-        "cgan": "cgan",
-        "evaluate": "gan+evaluate",
+        "gan": "gan+examples+noxla",
+        "cgan": "cgan+noxla",
+        "evaluate": "gan+evaluate+noxla",
     },
     "jax": {"dcgan": "dcgan", "vae": "vae", "evaluate": "gan+evaluate"},
 }

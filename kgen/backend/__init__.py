@@ -161,9 +161,8 @@ def uniform(shape, seed, dtype=None):
 DENSE_STEPS_PER_EXECUTION = 10
 
 # Layers that make XLA pay on a TensorFlow CPU without oneDNN. Measured on
-# 2 CPU cores (README, "XLA"): XLA ran the DCGAN's step 1.5-1.8x faster, but
-# the dense-only MLP GAN's at 0.92x and the MLP VAE's at 0.77x; with oneDNN
-# on, the DCGAN's at 0.78-0.83x.
+# 2 CPU cores (README, "XLA"): XLA ran the DCGAN's step 1.5-1.8x faster;
+# with oneDNN on, at 0.78-0.83x.
 CONVOLUTIONS = (
     keras.layers.Conv1D,
     keras.layers.Conv2D,
@@ -185,10 +184,12 @@ def compile_settings(model, kwargs: dict) -> dict:
     - `jit_compile`: on TensorFlow, `True` (XLA, also on a CPU) for models
       with convolutions when TensorFlow's CPU kernels do not use oneDNN
       (AVX2-only CPUs, or `TF_ENABLE_ONEDNN_OPTS=0`), where it measured
-      1.5-1.8x faster; otherwise Keras' `"auto"` (XLA with a GPU, none on a
-      CPU: dense-only steps, and convolutions through oneDNN, ran slower
-      under XLA there). Also `"auto"` under `tf.distribute` (Keras' rule: no
-      XLA) and with `run_eagerly=True`. On JAX, `"auto"` (every step is XLA-compiled);
+      1.5-1.8x faster, and for dense-only models whose class sets
+      `dense_steps_prefer_xla` (the GANs: 1.3-1.4x, with oneDNN or
+      without); otherwise Keras' `"auto"` (XLA with a GPU, none on a CPU:
+      convolutions through oneDNN ran slower under XLA, and the MLP VAE's
+      step 1.05x as fast with oneDNN, 0.54x without). Also `"auto"` under
+      `tf.distribute` (Keras' rule: no XLA) and with `run_eagerly=True`. On JAX, `"auto"` (every step is XLA-compiled);
       on PyTorch, `"auto"` (eager: `torch.compile` compiled kgen's steps for
       over a minute and then ran them slower; `True` is dropped, with a
       warning, for steps that differentiate twice, which `torch.compile`
@@ -212,7 +213,9 @@ def compile_settings(model, kwargs: dict) -> dict:
     on_tensorflow = _compiled_on_tensorflow(settings)
     convolutional = on_tensorflow and _has_convolutions(model)
     if "jit_compile" not in settings:
-        settings["jit_compile"] = _default_jit_compile(convolutional)
+        settings["jit_compile"] = _default_jit_compile(
+            model, on_tensorflow, convolutional
+        )
     _check_torch_compile(model, settings)
     if "steps_per_execution" not in settings:
         dense = on_tensorflow and not convolutional
@@ -242,9 +245,11 @@ def _check_torch_compile(model, settings):
     settings["jit_compile"] = False
 
 
-def _default_jit_compile(convolutional_on_tensorflow):
-    if not convolutional_on_tensorflow:
+def _default_jit_compile(model, on_tensorflow, convolutional):
+    if not on_tensorflow:
         return "auto"
+    if not convolutional:
+        return True if getattr(model, "dense_steps_prefer_xla", False) else "auto"
     from kgen.backend import tensorflow as tf_backend
 
     # With oneDNN, TensorFlow's own CPU convolutions beat XLA's; "auto" still

@@ -82,6 +82,11 @@ class GAN(GenerativeModel):
     network_config_keys = ("generator", "discriminator")
     # Adam's learning rate for optimizers compile() makes (the DCGAN paper's).
     default_learning_rate = 2e-4
+    # The MLP GAN's step with 10 steps per execution on 2 CPU cores (Intel
+    # Xeon, AVX-512 bf16/AMX): 5.9 ms with XLA, 7.7 ms without, 6.0 against
+    # 7.9 with oneDNN off; the MLP cGAN's 6.4 against 8.9 (6.8 against
+    # 9.0 with oneDNN off).
+    dense_steps_prefer_xla = True
     # compile(loss=None)'s loss.
     default_loss = "non_saturating"
     # compile(r1_weight=None) and compile(r2_weight=None)'s gammas; 0 is none.

@@ -67,6 +67,9 @@ class Model(keras.Model):
     pixel_range = (-1.0, 1.0)
     # get_config() keys that hold serialised networks.
     network_config_keys = ()
+    # Whether this model's steps, without convolutions, train faster under
+    # XLA on a TensorFlow CPU (`kgen.backend.compile_settings`).
+    dense_steps_prefer_xla = False
 
     # --- training ---------------------------------------------------------------
 
