@@ -189,11 +189,12 @@ def compile_settings(model, kwargs: dict) -> dict:
       without); otherwise Keras' `"auto"` (XLA with a GPU, none on a CPU:
       convolutions through oneDNN ran slower under XLA, and the MLP VAE's
       step 1.05x as fast with oneDNN, 0.54x without). Also `"auto"` under
-      `tf.distribute` (Keras' rule: no XLA) and with `run_eagerly=True`. On JAX, `"auto"` (every step is XLA-compiled);
-      on PyTorch, `"auto"` (eager: `torch.compile` compiled kgen's steps for
-      over a minute and then ran them slower; `True` is dropped, with a
-      warning, for steps that differentiate twice, which `torch.compile`
-      cannot: R1 and gradient penalties). Where a layer cannot be
+      `tf.distribute` (Keras' rule: no XLA) and with `run_eagerly=True`.
+      On JAX, `"auto"` (every step is XLA-compiled); on PyTorch, `"auto"`
+      (eager: `torch.compile` took 35 s to compile the MLP GAN's step and
+      then ran it at half the plain PyTorch loop's speed; `True` is
+      dropped, with a warning, for steps that differentiate twice, which
+      `torch.compile` cannot: R1 and gradient penalties). Where a layer cannot be
       compiled, Keras warns "Model doesn't support `jit_compile=True`" and
       trains without XLA.
     - `steps_per_execution`: on TensorFlow, `DENSE_STEPS_PER_EXECUTION` for

@@ -17,8 +17,8 @@ class GAN(GenerativeModel):
     `discriminator_steps` times on the batch of real images against generated
     ones, then updates the generator once. D sees both halves in one call
     when its layers compute each example on their own (no batch norm; see
-    `gan_training.treats_examples_apart`), in two calls otherwise: the same
-    result, faster. The two networks have their own
+    `gan_training.treats_examples_apart`), which gives what two calls give,
+    faster; otherwise in two calls. The two networks have their own
     optimizers (wrapped in a `keras.optimizers.MultiOptimizer` so that every
     backend saves, restores and traces both). Calling the model runs the
     generator, so `predict` and `export` map latent vectors to images.
