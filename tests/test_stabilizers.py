@@ -403,6 +403,26 @@ def test_only_discriminators_that_treat_examples_apart_are_called_once():
     )
     assert not treats_examples_apart(lambda_critic)
 
+    class BatchCentred(keras.layers.Dense):
+        """A user's Dense that subtracts the batch mean: it mixes examples."""
+
+        def call(self, inputs):
+            outputs = super().call(inputs)
+            return outputs - keras.ops.mean(outputs, axis=0)
+
+    flat = keras.layers.Flatten()(inputs)
+    user_critic = keras.Model(inputs, BatchCentred(1)(flat))
+    assert not treats_examples_apart(user_critic)
+    plain = keras.Model(inputs, keras.layers.Dense(1)(flat))
+    assert treats_examples_apart(plain)
+    assert treats_examples_apart(keras.Sequential([plain]))
+
+    class OwnCritic(keras.Model):
+        def call(self, images):
+            return plain(images) - keras.ops.mean(plain(images))
+
+    assert not treats_examples_apart(OwnCritic())
+
 
 # --- R2 penalty and the relativistic loss ----------------------------------------
 

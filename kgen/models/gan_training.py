@@ -19,7 +19,9 @@ from kgen.networks.validation import check_number, check_positive
 
 # Layers whose output for one example does not depend on the batch's other
 # examples, in training too. Batch normalisation is the one in kgen's builders
-# that does not qualify; layers not named here (a user's own) count as not.
+# that does not qualify; layers not named here count as not, and so do
+# subclasses of these that Keras or kgen do not define (a user's own may mix
+# examples).
 _PER_EXAMPLE_LAYERS = (
     keras.layers.InputLayer,
     keras.layers.Dense,
@@ -227,6 +229,10 @@ def instance_noise_std(instance_noise, decay_steps, step):
     return instance_noise * ops.maximum(0.0, 1.0 - step / decay_steps)
 
 
+# The packages whose subclasses of the layers above are trusted.
+_KNOWN = ("keras", "kgen")
+
+
 def treats_examples_apart(layer) -> bool:
     """Whether `layer` (a network) computes each example on its own.
 
@@ -237,6 +243,10 @@ def treats_examples_apart(layer) -> bool:
     Batch normalisation mixes the examples of a batch, so a discriminator with
     it (or with any layer not known to be per-example) is called per half.
     """
+    # A model of one's own may do anything in its call(); a functional or
+    # Sequential one is its layers.
+    if type(layer).__module__.split(".")[0] not in _KNOWN:
+        return False
     if isinstance(layer, keras.Model):
         return all(treats_examples_apart(sublayer) for sublayer in layer.layers)
     if not isinstance(layer, _PER_EXAMPLE_LAYERS):
