@@ -105,10 +105,11 @@ def test_uses_onednn_follows_the_environment_switch():
 
 
 def test_explicit_settings_win():
-    model = tiny_model("dcgan")
-    model.compile(jit_compile=False)
-    assert model.jit_compile is False
-    assert model.get_compile_config()["jit_compile"] is False
+    for name in ("dcgan", "gan"):
+        model = tiny_model(name)
+        model.compile(jit_compile=False)
+        assert model.jit_compile is False
+        assert model.get_compile_config()["jit_compile"] is False
     if BACKEND != "torch":
         model = tiny_model("gan")
         model.compile(jit_compile=True, steps_per_execution=2)
@@ -116,8 +117,9 @@ def test_explicit_settings_win():
         assert model.steps_per_execution == 2
 
 
-def test_run_eagerly_turns_the_default_off_without_a_warning():
-    model = tiny_model("dcgan")
+@pytest.mark.parametrize("name", ["dcgan", "gan"])
+def test_run_eagerly_turns_the_default_off_without_a_warning(name):
+    model = tiny_model(name)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         model.compile(run_eagerly=True)
@@ -140,6 +142,7 @@ def test_no_xla_default_under_tf_distribute():
         dense = tiny_model("gan")
         dense.compile()
     assert model.jit_compile is False
+    assert dense.jit_compile is False
     assert dense.steps_per_execution == 1
 
 
