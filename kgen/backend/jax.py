@@ -247,8 +247,11 @@ def _conv_transpose_forward(inputs, kernel, strides, padding):
 
 def _conv_transpose_backward(strides, padding, residuals, grad):
     inputs, kernel = residuals
-    _, kernel_vjp = jax.vjp(lambda k: _conv(grad, k, strides, padding), kernel)
-    return _conv(grad, kernel, strides, padding), kernel_vjp(inputs)[0]
+    # The vjp's primal output is `_conv(grad, kernel)`, the inputs' gradient.
+    inputs_grad, kernel_vjp = jax.vjp(
+        lambda k: _conv(grad, k, strides, padding), kernel
+    )
+    return inputs_grad, kernel_vjp(inputs)[0]
 
 
 _conv_transpose.defvjp(_conv_transpose_forward, _conv_transpose_backward)

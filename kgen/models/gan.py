@@ -414,11 +414,7 @@ class GAN(GenerativeModel):
                 self._discriminate(real_images, conditions, training=training),
                 self._discriminate(fake_images, conditions, training=training),
             )
-        images = ops.concatenate(
-            [real_images, ops.cast(fake_images, real_images.dtype)], axis=0
-        )
-        if conditions is not None:
-            conditions = ops.concatenate([conditions, conditions], axis=0)
+        images, conditions = _stacked(real_images, fake_images, conditions)
         logits = self._discriminate(images, conditions, training=training)
         return tuple(ops.split(logits, 2, axis=0))
 
@@ -492,16 +488,13 @@ class GAN(GenerativeModel):
             images[::stride]
             for weight, images in (
                 (self.r1_weight, real_images),
-                (self.r2_weight, ops.cast(fake_images, real_images.dtype)),
+                (self.r2_weight, fake_images),
             )
             if weight
         ]
         if len(halves) == 2 and self._joint_discriminator_calls:
-            if conditions is not None:
-                conditions = ops.concatenate([conditions, conditions], axis=0)
-            norms = losses.squared_gradient_norms(
-                self._critic(conditions), ops.concatenate(halves, axis=0)
-            )
+            images, conditions = _stacked(*halves, conditions)
+            norms = losses.squared_gradient_norms(self._critic(conditions), images)
             return [ops.mean(half) for half in ops.split(norms, 2, axis=0)]
         critic = self._critic(conditions)
         return [
@@ -567,3 +560,13 @@ class GAN(GenerativeModel):
             ema=self.ema,
         )
         return config
+
+
+def _stacked(real_images, fake_images, conditions):
+    """`(images, conditions)` for one D call on both halves (each half's labels)."""
+    images = ops.concatenate(
+        [real_images, ops.cast(fake_images, real_images.dtype)], axis=0
+    )
+    if conditions is not None:
+        conditions = ops.concatenate([conditions, conditions], axis=0)
+    return images, conditions
