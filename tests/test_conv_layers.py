@@ -1,4 +1,4 @@
-"""kgen.layers.Conv2D and Conv2DTranspose: Keras' layers, with JAX's faster gradients."""
+"""kgen.layers.Conv2D and Conv2DTranspose: Keras' layers, faster on JAX and PyTorch."""
 
 import keras
 import numpy as np
@@ -6,7 +6,7 @@ import pytest
 
 import kgen
 
-# Cases that run kgen's own code on JAX, for both layers.
+# Cases that run kgen's own code (JAX; PyTorch's transposed convolution).
 SHARED_CASES = [
     dict(filters=6, kernel_size=4, strides=2, padding="same"),
     dict(filters=4, kernel_size=3, strides=2, padding="valid", use_bias=False),
@@ -71,36 +71,57 @@ def test_outputs_and_config_are_keras_own(name, case):
     assert type(restored) is getattr(kgen.layers, name)
 
 
-@pytest.mark.skipif(
-    keras.backend.backend() != "jax", reason="the custom gradients are JAX's"
-)
-@pytest.mark.parametrize("name, case", FAST_CASES)
-def test_jax_gradients_and_gradients_of_gradients_equal_keras_own(name, case):
+def _jax_gradients(network, inputs):
+    """Gradients of `sum(outputs**2)` and of the squared norm of its input
+    gradient (what R1 differentiates), for the weights and the inputs."""
     import jax
 
+    def loss(weights, x):
+        outputs, _ = network.stateless_call(weights, [], x)
+        return (outputs**2).sum()
+
+    def penalty(weights, x):
+        return (jax.grad(loss, argnums=1)(weights, x) ** 2).sum()
+
+    weights = [w.value for w in network.trainable_weights]
+    return [
+        np.asarray(g)
+        for value in (loss, penalty)
+        for g in jax.tree.leaves(jax.grad(value, argnums=(0, 1))(weights, inputs))
+    ]
+
+
+def _torch_gradients(network, inputs):
+    """`_jax_gradients` by PyTorch's autograd."""
+    import torch
+
+    x = torch.tensor(inputs, requires_grad=True)
+    wrt = [w.value for w in network.trainable_weights] + [x]
+    loss = (network(x) ** 2).sum()
+    (input_grad,) = torch.autograd.grad(loss, x, create_graph=True)
+    penalty = (input_grad**2).sum()
+    return [
+        g.detach().numpy()
+        for value in (loss, penalty)
+        for g in torch.autograd.grad(value, wrt, retain_graph=True)
+    ]
+
+
+_GRADIENTS = {"jax": _jax_gradients, "torch": _torch_gradients}
+
+
+@pytest.mark.skipif(
+    keras.backend.backend() not in _GRADIENTS,
+    reason="TensorFlow runs Keras' own convolutions",
+)
+@pytest.mark.parametrize("name, case", FAST_CASES)
+def test_gradients_and_gradients_of_gradients_equal_keras_own(name, case):
+    gradients = _GRADIENTS[keras.backend.backend()]
     inputs = _inputs()
     reference, layer = _pair(name, case, inputs)
-
-    def loss(network):
-        def value(weights, x):
-            outputs, _ = network.stateless_call(weights, [], x)
-            return (outputs**2).sum()
-
-        return value
-
-    def penalty(network):
-        # What R1 differentiates: the squared norm of the input gradient.
-        def value(weights, x):
-            return (jax.grad(loss(network), argnums=1)(weights, x) ** 2).sum()
-
-        return value
-
-    weights = [w.value for w in layer.trainable_weights]
-    for make in (loss, penalty):
-        expected = jax.grad(make(reference), argnums=(0, 1))(weights, inputs)
-        got = jax.grad(make(layer), argnums=(0, 1))(weights, inputs)
-        for a, b in zip(jax.tree.leaves(expected), jax.tree.leaves(got), strict=True):
-            scale = float(np.abs(np.asarray(a)).max())
-            np.testing.assert_allclose(
-                np.asarray(b), np.asarray(a), rtol=1e-4, atol=1e-5 * scale
-            )
+    expected = gradients(reference, inputs)
+    got = gradients(layer, inputs)
+    assert len(got) == len(expected) > 0
+    for a, b in zip(expected, got, strict=True):
+        scale = float(np.abs(a).max())
+        np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-5 * scale)
