@@ -6,7 +6,7 @@ import pytest
 
 import kgen
 
-# Cases that run kgen's own code (JAX; PyTorch's transposed convolution).
+# Cases that run kgen's own code on JAX and PyTorch, for both layers.
 SHARED_CASES = [
     dict(filters=6, kernel_size=4, strides=2, padding="same"),
     dict(filters=4, kernel_size=3, strides=2, padding="valid", use_bias=False),

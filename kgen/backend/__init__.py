@@ -32,8 +32,8 @@ Each backend module (`tensorflow`, `jax`, `torch`) provides the rest:
 A backend module may also provide `conv(inputs, kernel, strides, padding)`
 and `conv_transpose(inputs, kernel, strides, padding)`, a faster
 `keras.ops.conv` and `keras.ops.conv_transpose` (JAX: the kernel gradient of
-a transposed convolution, and of a convolution's input gradient; PyTorch: a
-transposed convolution without layout copies).
+a transposed convolution, and of a convolution's input gradient; PyTorch:
+both without Keras' layout copies).
 
 On top of these, `minimize()` is the one optimizer step every model uses,
 `normal()`/`uniform()` draw per-example noise inside training steps, and

@@ -46,8 +46,8 @@ def replica_rows(draw, shape):
 # channels-first tensor and then back to channels-last memory, and slice
 # transposed convolutions' outputs to size. A permuted NHWC tensor already is
 # a channels-last tensor to torch, so these take none of those copies: the
-# default DCGAN's step took 246 ms instead of 273 ms (2 CPU cores, batch 128;
-# benchmarks/gan_throughput.py's plain PyTorch loop: 224 ms).
+# default DCGAN's step took 254 ms instead of 283 ms (2 CPU cores, batch 128,
+# fastest of 4 runs; benchmarks/gan_throughput.py's plain PyTorch loop: 226).
 
 
 def conv(inputs, kernel, strides, padding):
