@@ -60,6 +60,17 @@ def load_keras_model(path: str | Path, *, want: str, check: Callable) -> keras.M
     return model
 
 
+def load_generative_model(path: str | Path) -> keras.Model:
+    """The `.keras` file of a GAN, DCGAN, cGAN or VAE, for a latent search
+    (completion), which takes gradients and so cannot use a SavedModel."""
+    if is_saved_model(path):
+        raise ValueError(
+            f"'{path}' is a SavedModel; completing images needs the model's "
+            ".keras file, because the latent search takes gradients"
+        )
+    return load_keras_model(path, want=GENERATIVE, check=is_generative)
+
+
 def saved_model_function(path: str | Path, names: tuple[str, ...], legacy_arguments):
     """The first of the functions `names` of the SavedModel at `path`.
 

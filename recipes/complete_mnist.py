@@ -20,7 +20,6 @@ from kgen.logs import silence_frameworks
 # Before anything imports TensorFlow: its start-up logs only show with --verbose.
 silence_frameworks(verbose="--verbose" in sys.argv)
 
-import keras
 import numpy as np
 
 import kgen
@@ -31,7 +30,13 @@ Config = kgen.recipes.CompletionConfig
 
 
 def main(config: Config) -> np.ndarray:
-    model = keras.saving.load_model(config.model)
+    # Imported here, so that --help answers without loading Keras. kgen's
+    # loader registers kgen's classes (this script loads kgen lazily) and names
+    # a missing file, a SavedModel or another kind of model.
+    from kgen.loading import load_generative_model
+
+    kgen.runs.refuse_to_overwrite(config.output, config.overwrite)
+    model = load_generative_model(config.model)
     _, test = digit_splits(
         config.dataset,
         batch_size=config.num_images,

@@ -3,6 +3,8 @@
 import dataclasses
 import importlib.util
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import keras
@@ -133,6 +135,44 @@ def test_complete_recipe_fills_in_held_out_digits(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "Missing-pixel MSE (completed)" in printed
     assert (tmp_path / "completion.png").is_file()
+    # A finished output is kept unless --overwrite; a SavedModel is refused.
+    with pytest.raises(FileExistsError, match="pass --overwrite"):
+        recipe.main(config)
+    recipe.main(dataclasses.replace(config, overwrite=True))
+    saved_model = dataclasses.replace(
+        config, model=str(tmp_path / "saved_model"), overwrite=True
+    )
+    with pytest.raises(ValueError, match="needs the model's .keras file"):
+        recipe.main(saved_model)
+
+
+def test_complete_recipe_runs_as_a_script(tmp_path):
+    """As users run it: a fresh process, where kgen loads lazily and must
+    still register its classes before the .keras file is read."""
+    run_recipe("vae_mnist", tmp_path)
+    output = tmp_path / "script.png"
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "recipes" / "complete_mnist.py"),
+            "--model",
+            str(tmp_path / "vae_mnist.keras"),
+            "--num-images",
+            "2",
+            "--held-out",
+            "8",
+            "--steps",
+            "2",
+            "--output",
+            str(output),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "Missing-pixel MSE (completed)" in result.stdout
+    assert Image.open(output).size[0] > 0
 
 
 def test_style_transfer_recipe(tmp_path, vgg16_weights, capsys):

@@ -58,26 +58,16 @@ def add_parser(subparsers, common: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> None:
     from kgen import completion, images, runs
-    from kgen.loading import (
-        GENERATIVE,
-        is_generative,
-        is_saved_model,
-        load_keras_model,
-    )
+    from kgen.loading import load_generative_model
 
     runs.refuse_to_overwrite(args.output, args.overwrite)
-    if is_saved_model(args.model):
-        raise ValueError(
-            "complete needs the model's .keras file: it searches the latent "
-            "space with gradients"
-        )
     half = args.mask in completion.HALVES
     if not half and not Path(args.mask).is_file():
         raise FileNotFoundError(
             f"MASK must be an image file or one of {', '.join(completion.HALVES)}; "
             f"no such file: '{args.mask}'"
         )
-    model = load_keras_model(args.model, want=GENERATIVE, check=is_generative)
+    model = load_generative_model(args.model)
     labels = _labels(model, args.label)
     height, width, channels = model.image_shape
     image = _read(args.image, (height, width), channels) * 2.0 - 1.0

@@ -27,6 +27,9 @@ class CompletionConfig:
     steps: int = setting(300, "steps of the latent search")
     learning_rate: float = setting(0.05, "the latent search's step size")
     output: str = setting("saved_models/completion.png", "the PNG of completions")
+    overwrite: bool = setting(
+        False, "replace an existing output image instead of stopping"
+    )
     verbose: bool = setting(
         False, "show the frameworks' start-up logs (TensorFlow, CUDA, absl)"
     )
