@@ -33,7 +33,8 @@ BACKEND = keras.backend.backend()
 # One process trains the GANs (the DCGAN where oneDNN is off) with XLA by
 # default, tf.distribute without: compare like with like (XLA alone moves the
 # DCGAN's weights by ~2e-3 in 4 Adam steps, and TensorFlow draws other
-# random numbers under XLA). Batch norm is synchronized on TensorFlow; JAX needs nothing.
+# random numbers under XLA). Batch norm is synchronized on TensorFlow; JAX
+# needs nothing.
 # The GAN with explicitly sharded examples: its global batches hold the
 # same images in another order, which its losses do not see. The cGAN's
 # batches are (images, labels) pairs, which Keras cannot average across

@@ -120,11 +120,19 @@ def test_recipe_prints_its_samples_quality_against_held_out_digits(
     assert 0 <= covered <= 10 and 0 <= evenness <= 1 and 0 <= accuracy <= 100
 
 
-def test_complete_recipe_fills_in_held_out_digits(tmp_path, capsys):
-    run_recipe("vae_mnist", tmp_path)
+@pytest.fixture(scope="module")
+def vae_run(tmp_path_factory):
+    """The folder of one tiny `vae_mnist` run (its .keras file and SavedModel),
+    shared by the completion tests, which only read it."""
+    folder = tmp_path_factory.mktemp("vae_run")
+    run_recipe("vae_mnist", folder)
+    return folder
+
+
+def test_complete_recipe_fills_in_held_out_digits(vae_run, tmp_path, capsys):
     recipe = load_recipe("complete_mnist")
     config = recipe.Config(
-        model=str(tmp_path / "vae_mnist.keras"),
+        model=str(vae_run / "vae_mnist.keras"),
         num_images=4,
         held_out=8,
         steps=3,
@@ -140,23 +148,22 @@ def test_complete_recipe_fills_in_held_out_digits(tmp_path, capsys):
         recipe.main(config)
     recipe.main(dataclasses.replace(config, overwrite=True))
     saved_model = dataclasses.replace(
-        config, model=str(tmp_path / "saved_model"), overwrite=True
+        config, model=str(vae_run / "saved_model"), overwrite=True
     )
     with pytest.raises(ValueError, match="needs the model's .keras file"):
         recipe.main(saved_model)
 
 
-def test_complete_recipe_runs_as_a_script(tmp_path):
+def test_complete_recipe_runs_as_a_script(vae_run, tmp_path):
     """As users run it: a fresh process, where kgen loads lazily and must
     still register its classes before the .keras file is read."""
-    run_recipe("vae_mnist", tmp_path)
     output = tmp_path / "script.png"
     result = subprocess.run(
         [
             sys.executable,
             str(ROOT / "recipes" / "complete_mnist.py"),
             "--model",
-            str(tmp_path / "vae_mnist.keras"),
+            str(vae_run / "vae_mnist.keras"),
             "--num-images",
             "2",
             "--held-out",
@@ -172,7 +179,8 @@ def test_complete_recipe_runs_as_a_script(tmp_path):
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "Missing-pixel MSE (completed)" in result.stdout
-    assert Image.open(output).size[0] > 0
+    # Four rows (digits, masked, start, completed) of the 2 digits.
+    assert Image.open(output).size == (2 * 28, 4 * 28)
 
 
 def test_style_transfer_recipe(tmp_path, vgg16_weights, capsys):

@@ -251,7 +251,7 @@ def _default_jit_compile(model, on_tensorflow, convolutional):
     if not on_tensorflow:
         return "auto"
     if not convolutional:
-        return True if getattr(model, "dense_steps_prefer_xla", False) else "auto"
+        return True if model.dense_steps_prefer_xla else "auto"
     from kgen.backend import tensorflow as tf_backend
 
     # With oneDNN, TensorFlow's own CPU convolutions beat XLA's; "auto" still

@@ -53,18 +53,22 @@ def replica_rows(draw, shape):
 def conv(inputs, kernel, strides, padding):
     """`keras.ops.conv` (NHWC, HWIO kernel, no dilation or groups)."""
     inputs, kernel = _channels_first(inputs, kernel)
-    pads = [
-        _same_padding(size, k, s) if padding == "same" else (0, 0)
-        for size, k, s in zip(inputs.shape[2:], kernel.shape[2:], strides, strict=True)
-    ]
-    if any(before != after for before, after in pads):
+    pads = [(0, 0), (0, 0)]
+    if padding == "same":
+        pads = [
+            _same_padding(size, k, s)
+            for size, k, s in zip(
+                inputs.shape[2:], kernel.shape[2:], strides, strict=True
+            )
+        ]
+    (top, bottom), (left, right) = pads
+    if (top, left) != (bottom, right):
         # Uneven "same" padding (TensorFlow's: the extra row and column at the
         # end), which torch's `padding` cannot express.
-        (top, bottom), (left, right) = pads
         inputs = torch.nn.functional.pad(inputs, (left, right, top, bottom))
-        pads = [(0, 0), (0, 0)]
+        top = left = 0
     outputs = torch.nn.functional.conv2d(
-        inputs, kernel, stride=strides, padding=[before for before, _ in pads]
+        inputs, kernel, stride=strides, padding=(top, left)
     )
     return outputs.permute(0, 2, 3, 1)
 
